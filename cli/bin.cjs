@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Entry point of `drposture` (package.json "bin"): runs the TypeScript CLI through tsx.
+require("tsx/cjs/api").register();
+// `drposture ... | head` closes stdout early; that is not an error.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+const { main } = require("./main.ts");
+main(process.argv.slice(2)).then((code) => process.exit(code));

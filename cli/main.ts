@@ -1,0 +1,41 @@
+/**
+ * drposture: the project's own command. Exit codes: 0 ok, 1 policy or verification
+ * failure, 2 usage or input error (see exitCodes.ts).
+ */
+import { Command, CommanderError } from "commander";
+import { PostureConfigError } from "../lib/posture/errors";
+import { StackConfigError } from "../lib/pulumi/stackConfig";
+import { registerPosture } from "./commands/posture";
+import { CliError, EXIT } from "./exitCodes";
+
+export function buildProgram(): Command {
+  const program = new Command("drposture")
+    .description("Disaster recovery as code for Cloudflare Workers (D1, KV, R2) and Neon Postgres")
+    .showHelpAfterError()
+    .exitOverride();
+  registerPosture(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof CliError) {
+      process.stderr.write(`drposture: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof PostureConfigError || err instanceof StackConfigError) {
+      process.stderr.write(`drposture: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`drposture: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

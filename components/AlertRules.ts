@@ -1,0 +1,130 @@
+/**
+ * AlertRules: where alerts go, and the alerts that can be declared at the infrastructure level.
+ *  - destinations: an SNS topic (in the vault region, so it outlives a primary-region outage)
+ *    with email subscriptions; a Cloudflare notification webhook;
+ *  - staleness, out of band: per asset, an S3 request metric counting manifest uploads
+ *    (objects tagged drposture-object=manifest and drposture-asset=<kind>/<name>) and a
+ *    CloudWatch alarm when none arrived within the asset's RPO. It keeps working when the
+ *    backup Worker, its cron triggers or Cloudflare itself are gone;
+ *  - Cloudflare incidents (which can stop the Worker) go to the same webhook.
+ * The Worker's own failure alerts are sent to these destinations by the backup Worker.
+ */
+import * as aws from "@pulumi/aws";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Object tags the backup writer sets on every manifest; the metric filters count them. */
+export const MANIFEST_TAGS = { object: "drposture-object", asset: "drposture-asset" } as const;
+
+export interface StalenessTarget {
+  /** Asset id, "kind/name". */
+  readonly assetId: string;
+  readonly rpoMinutes: number;
+}
+
+export interface AlertRulesArgs {
+  /** Cloudflare account for the notification webhook and policy. */
+  readonly accountId: pulumi.Input<string>;
+  /** Prefix of alert resource names. */
+  readonly namePrefix: pulumi.Input<string>;
+  /** AWS region for the SNS topic and alarms (the vault region). */
+  readonly region: pulumi.Input<string>;
+  /** Email addresses subscribed to the SNS topic. */
+  readonly emails: readonly string[];
+  /** Webhook URL (secret) for Cloudflare notifications and Worker alerts. */
+  readonly webhookUrl?: pulumi.Input<string>;
+  /** S3 backup bucket whose manifest uploads are counted. */
+  readonly s3BucketName: pulumi.Input<string>;
+  /** One staleness alarm per asset, over its RPO window. */
+  readonly staleness: readonly StalenessTarget[];
+}
+
+export class AlertRules extends pulumi.ComponentResource {
+  static readonly __pulumiType = "drposture:alerts:AlertRules";
+
+  readonly topicArn: pulumi.Output<string>;
+  readonly alarmNames: pulumi.Output<string[]>;
+  readonly webhookDestinationId?: pulumi.Output<string>;
+
+  constructor(name: string, args: AlertRulesArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The webhook URL is a secret: only whether one is set reaches the component's inputs.
+    const { webhookUrl, ...visible } = args;
+    super(AlertRules.__pulumiType, name, { ...visible, hasWebhook: webhookUrl !== undefined }, opts);
+    const parent = { parent: this };
+    const region = args.region;
+
+    const topic = new aws.sns.Topic(
+      `${name}-topic`,
+      { region, name: pulumi.interpolate`${args.namePrefix}-alerts`, kmsMasterKeyId: "alias/aws/sns" },
+      parent,
+    );
+    args.emails.forEach((email, i) => {
+      new aws.sns.TopicSubscription(`${name}-email-${i}`, { region, topic: topic.arn, protocol: "email", endpoint: email }, parent);
+    });
+
+    const alarms = args.staleness.map((target) => {
+      const slug = target.assetId.replace("/", "-");
+      const metric = new aws.s3.BucketMetric(
+        `${name}-manifests-${slug}`,
+        {
+          region,
+          bucket: args.s3BucketName,
+          name: `manifests-${slug}`,
+          filter: { tags: { [MANIFEST_TAGS.object]: "manifest", [MANIFEST_TAGS.asset]: target.assetId } },
+        },
+        parent,
+      );
+      // One period spanning the RPO (CloudWatch periods are whole minutes, at most one day);
+      // no data means no uploads, which is exactly the condition to alarm on.
+      const periodSeconds = Math.min(target.rpoMinutes, 1440) * 60;
+      return new aws.cloudwatch.MetricAlarm(
+        `${name}-stale-${slug}`,
+        {
+          region,
+          name: pulumi.interpolate`${args.namePrefix}-backup-stale-${slug}`,
+          alarmDescription: `No committed backup (manifest upload) of ${target.assetId} within its RPO of ${target.rpoMinutes} min.`,
+          namespace: "AWS/S3",
+          metricName: "PutRequests",
+          dimensions: { BucketName: args.s3BucketName, FilterId: metric.name },
+          statistic: "Sum",
+          period: periodSeconds,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: "LessThanThreshold",
+          treatMissingData: "breaching",
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+        },
+        parent,
+      );
+    });
+
+    if (args.webhookUrl !== undefined) {
+      const webhook = new cloudflare.NotificationPolicyWebhooks(
+        `${name}-webhook`,
+        { accountId: args.accountId, name: pulumi.interpolate`${args.namePrefix}-alerts`, url: pulumi.secret(args.webhookUrl) },
+        parent,
+      );
+      new cloudflare.NotificationPolicy(
+        `${name}-cloudflare-incidents`,
+        {
+          accountId: args.accountId,
+          name: pulumi.interpolate`${args.namePrefix}-cloudflare-incidents`,
+          description: "Cloudflare incidents can stop the backup Worker or the R2 copy.",
+          alertType: "incident_alert",
+          enabled: true,
+          mechanisms: {
+            webhooks: [{ id: webhook.id }],
+            ...(args.emails.length ? { emails: args.emails.map((id) => ({ id })) } : {}),
+          },
+        },
+        parent,
+      );
+      this.webhookDestinationId = webhook.id;
+    }
+
+    this.topicArn = topic.arn;
+    this.alarmNames = pulumi.all(alarms.map((a) => a.name));
+    this.registerOutputs({ topicArn: this.topicArn, alarmNames: this.alarmNames });
+  }
+}

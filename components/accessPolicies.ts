@@ -1,0 +1,72 @@
+/**
+ * IAM policy documents of the backup identities. Kept apart from the component so the exact
+ * statements can be read (and tested) in one place.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export type BackupRole = "writer" | "verifier" | "restorer";
+
+export interface PolicyInputs {
+  readonly bucketArn: pulumi.Input<string>;
+  readonly kmsKeyArn: pulumi.Input<string>;
+  readonly region: pulumi.Input<string>;
+  readonly prefixes: readonly string[];
+}
+
+export function backupIdentityPolicies(p: PolicyInputs): Record<BackupRole, pulumi.Output<string>> {
+  const objects = p.prefixes.map((prefix) => pulumi.interpolate`${p.bucketArn}/${prefix}*`);
+  const viaS3 = { StringEquals: { "kms:ViaService": pulumi.interpolate`s3.${p.region}.amazonaws.com` } };
+
+  const writer = pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "PutBackupObjects",
+        Effect: "Allow",
+        // PutObjectRetention lets the writer lengthen a weekly/monthly object's lock; it cannot
+        // shorten one (that needs s3:BypassGovernanceRetention, which no identity here has).
+        // AbortMultipartUpload only discards an upload that never completed.
+        Action: ["s3:PutObject", "s3:PutObjectRetention", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+        Resource: objects,
+      },
+      {
+        Sid: "EncryptWithVaultKey",
+        Effect: "Allow",
+        // Multipart uploads under SSE-KMS need Decrypt of the data key; ViaService keeps it
+        // usable only through S3 in the vault's region.
+        Action: ["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+        Resource: p.kmsKeyArn,
+        Condition: viaS3,
+      },
+    ],
+  });
+
+  const reader = (sid: string) =>
+    pulumi.jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: `${sid}ReadBackupObjects`,
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectRetention"],
+          Resource: objects,
+        },
+        {
+          Sid: `${sid}ListBackupPrefixes`,
+          Effect: "Allow",
+          Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+          Resource: p.bucketArn,
+          Condition: { StringLike: { "s3:prefix": p.prefixes.map((x) => `${x}*`) } },
+        },
+        {
+          Sid: `${sid}DecryptWithVaultKey`,
+          Effect: "Allow",
+          Action: ["kms:Decrypt"],
+          Resource: p.kmsKeyArn,
+          Condition: viaS3,
+        },
+      ],
+    });
+
+  return { writer, verifier: reader("Verify"), restorer: reader("Restore") };
+}

@@ -1,0 +1,178 @@
+/**
+ * The posture model: the validated stack config plus every number derived from it.
+ * Components, the Worker's schedule, the runbook and the CLI all read numbers from here;
+ * nothing else restates an RPO, a retention or a lifecycle day count.
+ */
+import { formatIssues, PostureConfigError } from "./errors";
+import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
+import { configSchema, type PostureConfig } from "./schema";
+
+export type AssetKind = "d1" | "kv" | "r2" | "neon";
+export type Tier = "daily" | "weekly" | "monthly";
+export const TIERS: readonly Tier[] = ["daily", "weekly", "monthly"];
+
+/** Days a backup in each tier is kept: the lifecycle expiry and the lock period. Months count
+ * as 31 days so that N monthly backups are always retained. */
+export const DAYS_PER_TIER_UNIT: Record<Tier, number> = { daily: 1, weekly: 7, monthly: 31 };
+/** Incomplete multipart uploads (a crashed large upload) are aborted after this many days. */
+export const ABORT_INCOMPLETE_UPLOAD_DAYS = 1;
+/** Superseded S3 object versions are removed this long after they stop being current;
+ * Object Lock still protects them until their own retain-until date. */
+export const NONCURRENT_VERSION_DAYS = 7;
+
+export interface ProtectedAsset {
+  /** "kind/name", unique in the stack. */
+  readonly id: string;
+  readonly kind: AssetKind;
+  readonly name: string;
+  /** D1 database UUID, KV namespace id, R2 bucket name or Neon project id. */
+  readonly sourceId: string;
+  readonly jurisdiction?: string;
+  readonly rpoMinutes: number;
+  readonly rtoMinutes: number;
+  readonly priority: number;
+  readonly backupIntervalMinutes: number;
+  readonly backupCron: string;
+}
+
+export interface TierPolicy {
+  readonly tier: Tier;
+  /** Object key prefix, e.g. "daily/". */
+  readonly prefix: string;
+  readonly retentionDays: number;
+}
+
+export interface NeonPosture {
+  readonly projectId: string;
+  readonly branchId: string;
+  readonly databaseName: string;
+  readonly restoreWindowDays: number;
+  readonly historyRetentionSeconds: number;
+  /** Neon API v2 backup_schedule items for the branch. */
+  readonly snapshotSchedule: ReadonlyArray<{
+    frequency: "daily" | "weekly" | "monthly";
+    hour: number;
+    day?: number;
+    retention_seconds: number;
+  }>;
+}
+
+export interface Posture {
+  readonly stack: string;
+  readonly environment: PostureConfig["environment"];
+  readonly primaryRegion: string;
+  readonly accountId: string;
+  /** Every protected asset, in restore order (priority, then kind and name). */
+  readonly assets: readonly ProtectedAsset[];
+  readonly neon?: NeonPosture;
+  readonly retention: PostureConfig["retention"];
+  readonly tiers: readonly TierPolicy[];
+  readonly vault: {
+    readonly s3Region: string;
+    readonly r2Location?: string;
+    readonly r2Jurisdiction: string;
+    readonly objectLockMode: "COMPLIANCE" | "GOVERNANCE";
+  };
+  readonly alerts: {
+    readonly emails: readonly string[];
+    readonly webhookFormat: PostureConfig["alerts"]["webhookFormat"];
+    readonly hasWebhook: boolean;
+  };
+  /** Cron triggers of the backup Worker: the minimal set, each with the assets it backs up. */
+  readonly cronSchedule: readonly CronGroup[];
+  readonly hasNeonApiKey: boolean;
+}
+
+const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
+
+/** Validates raw config values (keys without the `drposture:` namespace) and derives the model.
+ * Throws PostureConfigError listing every problem, each with its config path. */
+export function parsePosture(raw: Record<string, unknown>, stack: string): Posture {
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new PostureConfigError(formatIssues(parsed.error.issues));
+  return derivePosture(parsed.data, stack);
+}
+
+export function derivePosture(cfg: PostureConfig, stack: string): Posture {
+  const rpoDefault = cfg.targets.rpoMinutes;
+  const rtoDefault = cfg.targets.rtoMinutes;
+  const dailyHour = cfg.neon?.snapshotHourUtc ?? 3;
+  const asset = (
+    kind: AssetKind,
+    name: string,
+    sourceId: string,
+    o: { rpoMinutes?: number; rtoMinutes?: number; priority?: number; jurisdiction?: string },
+  ): ProtectedAsset => {
+    const rpo = o.rpoMinutes ?? rpoDefault;
+    const interval = backupIntervalMinutes(rpo);
+    return {
+      id: `${kind}/${name}`,
+      kind,
+      name,
+      sourceId,
+      ...(o.jurisdiction ? { jurisdiction: o.jurisdiction } : {}),
+      rpoMinutes: rpo,
+      rtoMinutes: o.rtoMinutes ?? rtoDefault,
+      priority: o.priority ?? DEFAULT_PRIORITY[kind],
+      backupIntervalMinutes: interval,
+      // Daily jobs run an hour before Neon's snapshot so the two do not contend.
+      backupCron: cronForInterval(interval, (dailyHour + 23) % 24),
+    };
+  };
+  const assets: ProtectedAsset[] = [
+    ...cfg.assets.d1.map((a) => asset("d1", a.name, a.databaseId, a)),
+    ...cfg.assets.kv.map((a) => asset("kv", a.name, a.namespaceId, a)),
+    ...cfg.assets.r2.map((a) => asset("r2", a.name, a.bucketName, a)),
+    ...(cfg.neon ? [asset("neon", cfg.neon.databaseName, cfg.neon.projectId, cfg.neon)] : []),
+  ].sort((x, y) => x.priority - y.priority || x.id.localeCompare(y.id));
+
+  const tiers = TIERS.map((tier) => ({
+    tier,
+    prefix: `${tier}/`,
+    retentionDays: cfg.retention[tier] * DAYS_PER_TIER_UNIT[tier],
+  }));
+  const days = Object.fromEntries(tiers.map((t) => [t.tier, t.retentionDays])) as Record<Tier, number>;
+
+  const neon: NeonPosture | undefined = cfg.neon && {
+    projectId: cfg.neon.projectId,
+    branchId: cfg.neon.branchId,
+    databaseName: cfg.neon.databaseName,
+    restoreWindowDays: cfg.neon.restoreWindowDays,
+    historyRetentionSeconds: cfg.neon.restoreWindowDays * 86_400,
+    snapshotSchedule: [
+      { frequency: "daily", hour: cfg.neon.snapshotHourUtc, retention_seconds: days.daily * 86_400 },
+      { frequency: "weekly", day: 1, hour: cfg.neon.snapshotHourUtc, retention_seconds: days.weekly * 86_400 },
+      { frequency: "monthly", day: 1, hour: cfg.neon.snapshotHourUtc, retention_seconds: days.monthly * 86_400 },
+    ],
+  };
+
+  return {
+    stack,
+    environment: cfg.environment,
+    primaryRegion: cfg.primaryRegion,
+    accountId: cfg.cloudflare.accountId,
+    assets,
+    ...(neon ? { neon } : {}),
+    retention: cfg.retention,
+    tiers,
+    vault: {
+      s3Region: cfg.vault.s3Region,
+      ...(cfg.vault.r2Location ? { r2Location: cfg.vault.r2Location } : {}),
+      r2Jurisdiction: cfg.vault.r2Jurisdiction,
+      objectLockMode: cfg.vault.objectLockMode ?? (cfg.environment === "prod" ? "COMPLIANCE" : "GOVERNANCE"),
+    },
+    alerts: {
+      emails: cfg.alerts.emails,
+      webhookFormat: cfg.alerts.webhookFormat,
+      hasWebhook: cfg.alertWebhookUrl !== undefined,
+    },
+    cronSchedule: groupByCron(assets),
+    hasNeonApiKey: cfg.neonApiKey !== undefined,
+  };
+}
+
+export function tierDays(posture: Posture, tier: Tier): number {
+  const t = posture.tiers.find((x) => x.tier === tier);
+  if (!t) throw new Error(`unknown tier ${tier}`);
+  return t.retentionDays;
+}

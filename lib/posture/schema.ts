@@ -1,0 +1,238 @@
+/**
+ * The stack configuration schema: every `drposture:*` key, its type, its limits and its
+ * description. This is the single place where the config is defined; Pulumi.yaml's `config:`
+ * block and the README's config reference are generated from it (see configDocs.ts).
+ */
+import { z } from "zod";
+
+/** Cron fires at most once a minute, but a backup needs time to run and commit; below 5 min
+ * the schedule would overlap the previous run. */
+export const MIN_RPO_MINUTES = 5;
+/** The S3 staleness alarm evaluates one CloudWatch period, which cannot exceed one day. */
+export const MAX_RPO_MINUTES = 1440;
+/** Neon's documented maximum history retention (restore window). */
+export const NEON_MAX_RESTORE_WINDOW_DAYS = 30;
+
+export const ENVIRONMENTS = ["prod", "staging", "dev"] as const;
+export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
+export const R2_LOCATIONS = ["apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
+export const R2_JURISDICTIONS = ["default", "eu", "fedramp"] as const;
+export const WEBHOOK_FORMATS = ["generic", "slack", "pagerduty"] as const;
+
+const assetName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, {
+    error: "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter",
+  })
+  .meta({ description: "Logical asset name; used in backup object keys, alerts and the runbook." });
+
+const rpoMinutes = z
+  .number()
+  .int()
+  .min(MIN_RPO_MINUTES, {
+    error: `must be >= ${MIN_RPO_MINUTES} (cron granularity: a backup must finish before the next one starts)`,
+  })
+  .max(MAX_RPO_MINUTES);
+const rtoMinutes = z.number().int().min(1).max(10080);
+
+const assetTargets = {
+  rpoMinutes: rpoMinutes.optional().meta({ description: "Override of targets.rpoMinutes for this asset." }),
+  rtoMinutes: rtoMinutes.optional().meta({ description: "Override of targets.rtoMinutes for this asset." }),
+  priority: z.number().int().min(1).max(100).optional().meta({
+    description: "Restore order in a disaster (1 first). Default: Neon and D1 1, KV 2, R2 3.",
+  }),
+};
+
+const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, {
+  error: "must be an AWS region name such as us-east-1 or eu-central-1",
+});
+
+const describe = <T extends z.ZodType>(schema: T, description: string): T => schema.meta({ description });
+
+const d1Asset = z.strictObject({
+  name: assetName,
+  databaseId: describe(z.uuid({ error: "must be the D1 database UUID (wrangler d1 list)" }), "D1 database UUID."),
+  ...assetTargets,
+});
+const kvAsset = z.strictObject({
+  name: assetName,
+  namespaceId: describe(
+    z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex KV namespace id (wrangler kv namespace list)" }),
+    "KV namespace id (32 hex characters).",
+  ),
+  ...assetTargets,
+});
+const r2Asset = z.strictObject({
+  name: assetName,
+  bucketName: describe(
+    z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a valid R2 bucket name (3-63 of a-z, 0-9, '-')" }),
+    "Source R2 bucket name.",
+  ),
+  jurisdiction: describe(z.enum(R2_JURISDICTIONS).optional(), "Jurisdiction of the source bucket, if not default."),
+  ...assetTargets,
+});
+
+const configObject = z.strictObject({
+  environment: describe(
+    z.enum(ENVIRONMENTS),
+    "Environment class. Sets defaults such as the Object Lock mode (prod: COMPLIANCE, otherwise GOVERNANCE).",
+  ),
+  primaryRegion: describe(
+    awsRegion,
+    "AWS region name nearest to where the primary data lives (the Neon project's region). The S3 copy must be elsewhere.",
+  ),
+  cloudflare: describe(
+    z.strictObject({
+      accountId: describe(
+        z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex Cloudflare account id" }),
+        "Cloudflare account id (32 hex characters).",
+      ),
+    }),
+    "Cloudflare account that owns the protected D1/KV/R2 resources and the backup Worker.",
+  ),
+  targets: describe(
+    z.strictObject({
+      rpoMinutes: describe(rpoMinutes, "Default recovery point objective, minutes."),
+      rtoMinutes: describe(rtoMinutes, "Default recovery time objective, minutes."),
+    }),
+    "Environment-wide RPO/RTO defaults; each asset may override them.",
+  ),
+  assets: describe(
+    z.strictObject({
+      d1: describe(z.array(d1Asset).default([]), "D1 databases to back up."),
+      kv: describe(z.array(kvAsset).default([]), "KV namespaces to back up."),
+      r2: describe(z.array(r2Asset).default([]), "R2 buckets to mirror."),
+    }),
+    "Protected Cloudflare assets.",
+  ),
+  neon: describe(
+    z
+      .strictObject({
+        projectId: describe(
+          z.string().regex(/^[a-z0-9-]{1,60}$/, { error: "must be the Neon project id (e.g. spring-example-302709)" }),
+          "Neon project id.",
+        ),
+        branchId: describe(
+          z.string().regex(/^br-[a-z0-9-]{1,57}$/, { error: "must be the Neon branch id (br-...)" }),
+          "Production branch id (snapshot schedule, point-in-time restores).",
+        ),
+        databaseName: describe(z.string().min(1).default("neondb"), "Database dumped by the independent pg_dump backup."),
+        restoreWindowDays: describe(
+          z.number().int().min(1),
+          `Point-in-time restore window (history retention), days; at most ${NEON_MAX_RESTORE_WINDOW_DAYS}.`,
+        ),
+        snapshotHourUtc: describe(z.number().int().min(0).max(23).default(3), "Hour (UTC) of Neon's scheduled snapshots."),
+        rpoMinutes: describe(rpoMinutes.default(MAX_RPO_MINUTES), "RPO of the independent pg_dump backup outside Neon, minutes."),
+        rtoMinutes: describe(rtoMinutes.optional(), "Override of targets.rtoMinutes."),
+        priority: describe(z.number().int().min(1).max(100).default(1), "Restore order in a disaster (1 first)."),
+      })
+      .optional(),
+    "Neon Postgres project protected by PITR, snapshots and an independent pg_dump.",
+  ),
+  retention: describe(
+    z.strictObject({
+      daily: describe(z.number().int().min(1).max(3650), "Days a daily backup is kept."),
+      weekly: describe(z.number().int().min(1).max(520), "Weeks a weekly backup is kept."),
+      monthly: describe(z.number().int().min(1).max(120), "Months (of 31 days) a monthly backup is kept."),
+    }),
+    "Grandfather-father-son retention per tier prefix (daily/, weekly/, monthly/).",
+  ),
+  vault: describe(
+    z.strictObject({
+      s3Region: describe(awsRegion, "AWS region of the S3 copy; must differ from primaryRegion."),
+      r2Location: describe(z.enum(R2_LOCATIONS).optional(), "Location hint of the secondary R2 bucket."),
+      r2Jurisdiction: describe(z.enum(R2_JURISDICTIONS).default("default"), "Jurisdiction of the secondary R2 bucket."),
+      objectLockMode: describe(
+        z.enum(OBJECT_LOCK_MODES).optional(),
+        "S3 Object Lock mode; default COMPLIANCE in prod, GOVERNANCE otherwise.",
+      ),
+    }),
+    "Where the backup copies live.",
+  ),
+  alerts: describe(
+    z
+      .strictObject({
+        emails: describe(z.array(z.email({ error: "must be an email address" })).default([]), "Addresses subscribed to alerts."),
+        webhookFormat: describe(z.enum(WEBHOOK_FORMATS).default("generic"), "Payload format of alertWebhookUrl."),
+      })
+      .prefault({}),
+    "Alert destinations (the webhook URL itself is the secret alertWebhookUrl).",
+  ),
+  alertWebhookUrl: z
+    .url({ protocol: /^https$/, error: "must be an https:// URL" })
+    .optional()
+    .meta({ description: "Webhook receiving backup failure and staleness alerts (secret).", secret: true }),
+  neonApiKey: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "Neon API key that sets the restore window and snapshot schedule (secret).", secret: true }),
+});
+
+export const configSchema = configObject.superRefine(crossFieldRules);
+
+export type PostureConfig = z.output<typeof configSchema>;
+export type ConfigKey = keyof typeof configObject.shape;
+export const CONFIG_KEYS = Object.keys(configObject.shape) as ConfigKey[];
+export { configObject };
+
+/** Rules that involve more than one field. Each names the field the author must change. */
+function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  if (cfg.vault.s3Region === cfg.primaryRegion) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["vault", "s3Region"],
+      input: cfg.vault.s3Region,
+      message: `must differ from primaryRegion (${cfg.primaryRegion}): a regional outage must not take the copy with it`,
+    });
+  }
+  if (cfg.neon && cfg.neon.restoreWindowDays > NEON_MAX_RESTORE_WINDOW_DAYS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["neon", "restoreWindowDays"],
+      input: cfg.neon.restoreWindowDays,
+      message: `must be <= ${NEON_MAX_RESTORE_WINDOW_DAYS} (Neon's maximum restore window)`,
+    });
+  }
+  const { daily, weekly, monthly } = cfg.retention;
+  if (weekly * 7 < daily) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["retention", "weekly"],
+      input: weekly,
+      message: `must keep at least as much history as the daily tier: ${weekly} weeks < ${daily} days (use >= ${Math.ceil(daily / 7)})`,
+    });
+  }
+  if (monthly * 31 < weekly * 7) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["retention", "monthly"],
+      input: monthly,
+      message: `must keep at least as much history as the weekly tier: ${monthly} months < ${weekly} weeks (use >= ${Math.ceil((weekly * 7) / 31)})`,
+    });
+  }
+  const seen = new Map<string, string>();
+  for (const kind of ["d1", "kv", "r2"] as const) {
+    cfg.assets[kind].forEach((asset, i) => {
+      const key = `${kind}/${asset.name}`;
+      if (seen.has(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["assets", kind, i, "name"],
+          input: asset.name,
+          message: `duplicates ${seen.get(key)}: asset names must be unique per kind`,
+        });
+      }
+      seen.set(key, `assets.${kind}[${i}]`);
+    });
+  }
+  const total = cfg.assets.d1.length + cfg.assets.kv.length + cfg.assets.r2.length + (cfg.neon ? 1 : 0);
+  if (total === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["assets"],
+      input: cfg.assets,
+      message: "must list at least one D1 database, KV namespace or R2 bucket, or configure neon",
+    });
+  }
+}

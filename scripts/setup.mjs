@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// One-time setup that the README's two commands run first, so a fresh machine needs nothing
+// else: installs npm packages (npm ci) when node_modules is missing or stale, and PostgreSQL
+// (server, pg_dump, pg_restore) from Debian packages when it is not on the machine.
+// Plain Node on purpose: it runs before any dependency is installed.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+  if (r.status !== 0) {
+    log(`${cmd} ${args.join(" ")} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function npmPackages() {
+  const lock = path.join(root, "package-lock.json");
+  const installed = path.join(root, "node_modules", ".package-lock.json");
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  log("installing npm packages (npm ci)");
+  run("npm", ["ci", "--no-audit", "--no-fund"]);
+}
+
+/** Directory holding initdb/pg_ctl/pg_dump/pg_restore, or undefined. */
+export function findPgBin() {
+  const tools = ["initdb", "pg_ctl", "pg_dump", "pg_restore", "postgres"];
+  const candidates = [];
+  if (existsSync("/usr/lib/postgresql")) {
+    for (const v of readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))) {
+      candidates.push(`/usr/lib/postgresql/${v}/bin`);
+    }
+  }
+  candidates.push(...(process.env.PATH ?? "").split(":"));
+  return candidates.find((dir) => tools.every((t) => existsSync(path.join(dir, t))));
+}
+
+function postgres() {
+  if (findPgBin()) return;
+  if (process.getuid?.() !== 0) {
+    log("PostgreSQL server binaries not found; install them: sudo apt-get install -y postgresql");
+    process.exit(1);
+  }
+  log("installing PostgreSQL from Debian packages");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-q"], { env });
+  run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql", "postgresql-client"], { env });
+  if (!findPgBin()) {
+    log("PostgreSQL installed but initdb/pg_ctl not found");
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  npmPackages();
+  postgres();
+}
