@@ -1,4 +1,9 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { TEST_S3_BUCKET, testPlan } from "./tests/worker/testPlan";
+
+// 32-byte test key (hex). Production keys come from @pulumi/random via the BackupWorker component.
+export const TEST_ENCRYPTION_KEY = "6d1f0c5e3b2a4f8e9d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e";
 
 export default defineConfig({
   test: {
@@ -11,6 +16,36 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            main: "./worker/index.ts",
+            wrangler: { configPath: "./worker/wrangler.jsonc" },
+            miniflare: {
+              // Extra bindings the tests use besides the Worker's own (restore targets).
+              d1Databases: ["D1_APP_DB", "D1_RESTORED"],
+              kvNamespaces: ["KV_SESSIONS", "KV_RESTORED"],
+              r2Buckets: ["R2_USER_UPLOADS", "BACKUP_R2", "R2_RESTORED"],
+              bindings: {
+                ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+                BACKUP_PLAN: testPlan(inject("s3Endpoint")),
+                S3_WRITER_ACCESS_KEY_ID: "S3RVER",
+                S3_WRITER_SECRET_ACCESS_KEY: "S3RVER",
+                S3_VERIFIER_ACCESS_KEY_ID: "S3RVER",
+                S3_VERIFIER_SECRET_ACCESS_KEY: "S3RVER",
+                ALERT_WEBHOOK_URL: `${inject("alertReceiver")}/hook`,
+                TEST_S3_BUCKET,
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["tests/worker/**/*.test.ts"],
+          globalSetup: ["./tests/worker/globalSetup.ts"],
+          testTimeout: 120_000,
         },
       },
     ],

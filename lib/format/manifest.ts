@@ -1,0 +1,94 @@
+/**
+ * The manifest: one per backup, written last. An artifact without a manifest is not a backup.
+ * It is plain JSON (listing and planning need it without decrypting anything) and carries an
+ * HMAC-SHA256 over its canonical form with a key derived from the master key, so a manifest
+ * cannot be edited to point at other artifacts or hashes.
+ */
+import type { ArtifactStats } from "./artifactCipher";
+import { fromBase64, textEncoder, toBase64 } from "./bytes";
+import type { MasterKey } from "./keys";
+import type { AssetKind, Tier } from "./layout";
+
+export const MANIFEST_FORMAT = "drposture-manifest/1";
+
+export interface ArtifactEntry extends ArtifactStats {
+  /** File name inside the backup's prefix. */
+  readonly name: string;
+  /** Full object key. */
+  readonly key: string;
+  /** What the plaintext holds, e.g. "d1-rows", "kv-entries", "kv-index", "r2-pack", "pg_dump". */
+  readonly role: string;
+}
+
+export interface ManifestRef {
+  readonly backupId: string;
+  readonly tier: Tier;
+  readonly key: string;
+}
+
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly backupId: string;
+  readonly stack: string;
+  readonly asset: { readonly kind: AssetKind; readonly name: string; readonly sourceId: string };
+  readonly tier: Tier;
+  /** full / incremental (KV), mirror (R2), logical (D1, pg_dump). */
+  readonly mode: "full" | "incremental" | "mirror" | "logical";
+  readonly createdAt: string;
+  /** The source state this backup reflects; RPO is measured from here. */
+  readonly sourcePointInTime: string;
+  readonly completedAt: string;
+  /** When the tier's lifecycle deletes this backup's own objects. */
+  readonly expiresAt: string;
+  readonly keyId: string;
+  readonly encryption: { readonly cipher: "AES-256-GCM"; readonly kdf: "HKDF-SHA256"; readonly chunkSize: number };
+  readonly artifacts: readonly ArtifactEntry[];
+  readonly counts: Readonly<Record<string, number>>;
+  /** Earlier backups whose artifacts a restore also needs (KV chain, R2 unchanged objects). */
+  readonly dependsOn: readonly ManifestRef[];
+  /** Kind-specific facts (consistency, pg_dump version, chain position...). */
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly producer: { readonly name: string; readonly version: string };
+  readonly mac?: string;
+}
+
+export class ManifestError extends Error {}
+
+/** JSON with object keys sorted at every level: the bytes the MAC covers. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export async function signManifest(master: MasterKey, manifest: Omit<Manifest, "mac">): Promise<Manifest> {
+  const mac = await crypto.subtle.sign("HMAC", master.macKey, textEncoder.encode(canonicalJson(manifest)));
+  return { ...manifest, mac: toBase64(new Uint8Array(mac)) };
+}
+
+export function parseManifest(text: string, label = "manifest"): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch {
+    throw new ManifestError(`${label} is not valid JSON`);
+  }
+  if (m?.format !== MANIFEST_FORMAT) throw new ManifestError(`${label}: unsupported format ${JSON.stringify(m?.format)}`);
+  return m;
+}
+
+/** Checks the MAC (and that the key is the one the manifest names). */
+export async function verifyManifest(master: MasterKey, manifest: Manifest, label = "manifest"): Promise<void> {
+  if (manifest.keyId !== master.id) {
+    throw new ManifestError(`${label}: written with key ${manifest.keyId}, but the key given is ${master.id} (wrong key)`);
+  }
+  if (!manifest.mac) throw new ManifestError(`${label}: has no MAC`);
+  const { mac, ...rest } = manifest;
+  const ok = await crypto.subtle.verify("HMAC", master.macKey, fromBase64(mac), textEncoder.encode(canonicalJson(rest)) as Uint8Array<ArrayBuffer>);
+  if (!ok) throw new ManifestError(`${label}: MAC does not match (the manifest was altered)`);
+}

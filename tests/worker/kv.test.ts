@@ -1,0 +1,100 @@
+/**
+ * KV backup in workerd: binary-safe values, metadata and expiration; full then differential
+ * backups chained to the day's full; large namespaces across steps within the op budget.
+ */
+import { env, reset } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { KvEntryRecord, KvIndexLine } from "../../lib/backup/kvRecords";
+import { fromBase64 } from "../../lib/format/bytes";
+import { backupNow, latest, linesOf, r2, testEnv } from "./helpers";
+
+const FUTURE = Math.floor(Date.UTC(2030, 0, 1) / 1000);
+
+export async function seedSessions(kv: KVNamespace, n: number): Promise<Map<string, { value: Uint8Array; metadata?: unknown; expiration?: number }>> {
+  const all = new Map<string, { value: Uint8Array; metadata?: unknown; expiration?: number }>();
+  for (let i = 0; i < n; i++) {
+    const key = i % 10 === 0 ? `user:${i}:ключ:🔑` : `session:${String(i).padStart(5, "0")}`;
+    const value = new Uint8Array([0, 255, i & 255, 0x80, 10, 13, (i >> 8) & 255]);
+    const metadata = i % 3 === 0 ? { userId: i, roles: ["a", "b"] } : undefined;
+    const expiration = i % 4 === 0 ? FUTURE + i : undefined;
+    await kv.put(key, value, { ...(metadata ? { metadata } : {}), ...(expiration ? { expiration } : {}) });
+    all.set(key, { value, ...(metadata ? { metadata } : {}), ...(expiration ? { expiration } : {}) });
+  }
+  return all;
+}
+
+describe("KV backup", () => {
+  beforeEach(async () => {
+    await reset();
+  });
+
+  it("backs up every key with its binary value, metadata and expiration", async () => {
+    const source = await seedSessions(env.KV_SESSIONS, 60);
+    const e = testEnv({ limits: { opsPerStep: 1000 } });
+    await backupNow(e, "kv/sessions");
+    const { manifest } = await latest(e, "kv/sessions");
+    expect(manifest.mode).toBe("full");
+    expect(manifest.counts.keys).toBe(60);
+    const entries = (await linesOf(r2(e), manifest, "kv-entries")) as KvEntryRecord[];
+    expect(entries).toHaveLength(60);
+    for (const rec of entries) {
+      const src = source.get(rec.k);
+      expect(src, rec.k).toBeDefined();
+      expect(fromBase64(rec.v as string)).toEqual(src?.value);
+      expect(rec.m).toEqual(src?.metadata);
+      expect(rec.e).toEqual(src?.expiration);
+    }
+  });
+
+  it("spreads a namespace over steps, one list page and at most the budget of reads each", async () => {
+    await seedSessions(env.KV_SESSIONS, 95);
+    const e = testEnv({ limits: { opsPerStep: 21 } }); // 1 list + 20 reads per step
+    const run = await backupNow(e, "kv/sessions");
+    expect(run.steps).toBe(5);
+    const { manifest } = await latest(e, "kv/sessions");
+    expect(manifest.counts.keys).toBe(95);
+    const index = (await linesOf(r2(e), manifest, "kv-index")) as KvIndexLine[];
+    expect(index.map((l) => l[0])).toEqual([...index.map((l) => l[0])].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)));
+    expect(new Set(index.map((l) => l[0])).size).toBe(95);
+  });
+
+  it("takes a differential backup chained to the day's full: changes, additions and deletions only", async () => {
+    await seedSessions(env.KV_SESSIONS, 40);
+    const e = testEnv({ limits: { opsPerStep: 11 } });
+    const t0 = new Date("2026-11-20T08:00:00Z");
+    await backupNow(e, "kv/sessions", { now: () => t0 });
+    const full = await latest(e, "kv/sessions");
+
+    await env.KV_SESSIONS.put("session:00001", "changed value");
+    await env.KV_SESSIONS.put("session:00002", new Uint8Array([1, 2, 3]), { metadata: { changed: true } });
+    await env.KV_SESSIONS.delete("session:00003");
+    await env.KV_SESSIONS.delete("user:30:ключ:🔑");
+    await env.KV_SESSIONS.put("zz-new", "hello");
+    await backupNow(e, "kv/sessions", { now: () => new Date("2026-11-20T08:15:00Z") });
+    const diff = await latest(e, "kv/sessions");
+
+    expect(diff.manifest).toMatchObject({ mode: "incremental", tier: "daily" });
+    expect(diff.manifest.dependsOn).toEqual([{ backupId: full.manifest.backupId, tier: full.manifest.tier, key: full.key }]);
+    const entries = (await linesOf(r2(e), diff.manifest, "kv-entries")) as KvEntryRecord[];
+    expect(entries.map((x) => [x.k, x.deleted ? "deleted" : "put"]).sort()).toEqual(
+      [
+        ["session:00001", "put"],
+        ["session:00002", "put"],
+        ["session:00003", "deleted"],
+        ["user:30:ключ:🔑", "deleted"],
+        ["zz-new", "put"],
+      ].sort(),
+    );
+    expect(diff.manifest.counts).toMatchObject({ keys: 39, written: 3, deleted: 2 });
+  });
+
+  it("takes a full backup again on a new day", async () => {
+    await seedSessions(env.KV_SESSIONS, 10);
+    const e = testEnv();
+    await backupNow(e, "kv/sessions", { now: () => new Date("2026-11-20T23:50:00Z") });
+    await backupNow(e, "kv/sessions", { now: () => new Date("2026-11-21T00:05:00Z") });
+    const { manifest } = await latest(e, "kv/sessions");
+    expect(manifest.mode).toBe("full");
+    expect(manifest.dependsOn).toEqual([]);
+  });
+});

@@ -1,0 +1,36 @@
+/** The Worker's bindings, as the BackupWorker component declares them (and wrangler.jsonc). */
+import type { BackupPlan } from "../lib/backup/plan";
+
+export interface StepMessage {
+  /** "kind/name" */
+  readonly asset: string;
+  readonly backupId: string;
+  readonly step: number;
+}
+
+export interface Env {
+  /** The plan (json binding): assets, schedule, tiers, destinations, limits. */
+  readonly BACKUP_PLAN: BackupPlan;
+  /** Secondary R2 bucket: the first copy of every backup. */
+  readonly BACKUP_R2: R2Bucket;
+  /** Continuation of backups larger than one invocation. */
+  readonly BACKUP_QUEUE: Queue<StepMessage>;
+  /** 32-byte data-encryption key, hex (secret). */
+  readonly ENCRYPTION_KEY: string;
+  /** S3 writer identity (secrets): put-only under the tier prefixes. */
+  readonly S3_WRITER_ACCESS_KEY_ID?: string;
+  readonly S3_WRITER_SECRET_ACCESS_KEY?: string;
+  /** S3 verifier identity (secrets): read-only, for the watchdog. */
+  readonly S3_VERIFIER_ACCESS_KEY_ID?: string;
+  readonly S3_VERIFIER_SECRET_ACCESS_KEY?: string;
+  /** Alert webhook (secret) and SNS publisher identity (secrets). */
+  readonly ALERT_WEBHOOK_URL?: string;
+  readonly SNS_ACCESS_KEY_ID?: string;
+  readonly SNS_SECRET_ACCESS_KEY?: string;
+  /** Neon API key (secret). */
+  readonly NEON_API_KEY?: string;
+  /** Worker version (bundle hash), a plain-text binding. */
+  readonly WORKER_VERSION?: string;
+  /** Source bindings: D1_<NAME>, KV_<NAME>, R2_<NAME>. */
+  readonly [binding: string]: unknown;
+}
