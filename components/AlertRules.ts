@@ -44,6 +44,8 @@ export class AlertRules extends pulumi.ComponentResource {
 
   readonly topicArn: pulumi.Output<string>;
   readonly alarmNames: pulumi.Output<string[]>;
+  /** Identity allowed only to publish to the topic (the backup Worker's failure alerts). */
+  readonly publisher: { readonly arn: pulumi.Output<string>; readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
   readonly webhookDestinationId?: pulumi.Output<string>;
 
   constructor(name: string, args: AlertRulesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -58,6 +60,17 @@ export class AlertRules extends pulumi.ComponentResource {
       { region, name: pulumi.interpolate`${args.namePrefix}-alerts`, kmsMasterKeyId: "alias/aws/sns" },
       parent,
     );
+    const publisher = new aws.iam.User(`${name}-publisher`, { name: pulumi.interpolate`${args.namePrefix}-alert-publisher`, path: "/drposture/", forceDestroy: true }, parent);
+    new aws.iam.UserPolicy(
+      `${name}-publisher-policy`,
+      {
+        user: publisher.name,
+        policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [{ Sid: "PublishAlerts", Effect: "Allow", Action: ["sns:Publish"], Resource: topic.arn }] }),
+      },
+      parent,
+    );
+    const publisherKey = new aws.iam.AccessKey(`${name}-publisher-key`, { user: publisher.name }, { ...parent, additionalSecretOutputs: ["secret"] });
+    this.publisher = { arn: publisher.arn, accessKeyId: publisherKey.id, secretAccessKey: pulumi.secret(publisherKey.secret) };
     args.emails.forEach((email, i) => {
       new aws.sns.TopicSubscription(`${name}-email-${i}`, { region, topic: topic.arn, protocol: "email", endpoint: email }, parent);
     });

@@ -9,6 +9,7 @@ import type { PostureSecrets } from "../lib/posture/pulumiConfig";
 import { AlertRules } from "./AlertRules";
 import { BackupAccess } from "./BackupAccess";
 import { BackupVault } from "./BackupVault";
+import { BackupWorker } from "./BackupWorker";
 import { NeonPitr } from "./NeonPitr";
 
 export interface DisasterRecoveryArgs {
@@ -35,6 +36,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
   readonly vault: BackupVault;
   readonly access: BackupAccess;
   readonly alerts: AlertRules;
+  readonly worker: BackupWorker;
   readonly neon?: NeonPitr;
   readonly rpoRtoTable: RpoRtoRow[];
 
@@ -85,6 +87,24 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         ...(args.secrets.alertWebhookUrl ? { webhookUrl: args.secrets.alertWebhookUrl } : {}),
         s3BucketName: this.vault.s3BucketName,
         staleness: p.assets.map((a) => ({ assetId: a.id, rpoMinutes: a.rpoMinutes })),
+      },
+      parent,
+    );
+
+    this.worker = new BackupWorker(
+      `${name}-worker`,
+      {
+        posture: p,
+        scriptName: `${namePrefix}-backup`,
+        r2Bucket: { name: this.vault.r2BucketName, jurisdiction: this.vault.r2Jurisdiction },
+        s3Bucket: { name: this.vault.s3BucketName, region: p.vault.s3Region },
+        s3Writer: this.access.s3.writer,
+        s3Verifier: this.access.s3.verifier,
+        alertTopic: { arn: this.alerts.topicArn, region: p.vault.s3Region, publisher: this.alerts.publisher },
+        ...(args.secrets.alertWebhookUrl ? { alertWebhookUrl: args.secrets.alertWebhookUrl } : {}),
+        ...(args.secrets.neonApiKey ? { neonApiKey: args.secrets.neonApiKey } : {}),
+        ...(args.neonApiUrl ? { neonApiUrl: args.neonApiUrl } : {}),
+        escrowReaderArn: this.access.s3.restorer.userArn,
       },
       parent,
     );

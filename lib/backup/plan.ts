@@ -55,6 +55,8 @@ export interface BackupPlan {
       readonly bucket: string;
       readonly region: string;
       readonly lockMode: "COMPLIANCE" | "GOVERNANCE";
+      /** S3 URL style; AWS uses "virtual", local endpoints "path". */
+      readonly addressing?: "path" | "virtual";
     };
   };
   readonly neon?: {

@@ -19,6 +19,11 @@ export const ABORT_INCOMPLETE_UPLOAD_DAYS = 1;
 /** Superseded S3 object versions are removed this long after they stop being current;
  * Object Lock still protects them until their own retain-until date. */
 export const NONCURRENT_VERSION_DAYS = 7;
+/** Added to an asset's RPO before the watchdog calls it stale: cron start jitter and run time. */
+export const STALE_GRACE_MINUTES = 5;
+/** A committed backup not yet copied to S3 after this long is replication lag (the DR plans
+ * we replace alert at 2 h). */
+export const REPLICATION_LAG_MINUTES = 120;
 
 export interface ProtectedAsset {
   /** "kind/name", unique in the stack. */

@@ -77,6 +77,14 @@ function answer(type: string, name: string, inputs: State): { id: string; state:
       return { id: `${String(inputs.topic)}:${uuid(seed)}`, state: { arn: `${String(inputs.topic)}:${uuid(seed)}` } };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":
       return { id: String(inputs.name ?? name), state: { arn: arn("cloudwatch", `alarm:${String(inputs.name ?? name)}`) } };
+    case "aws:secretsmanager/secret:Secret": {
+      const secretArn = arn("secretsmanager", `secret:${String(inputs.name ?? name)}-${hex(seed, 6)}`);
+      return { id: secretArn, state: { arn: secretArn } };
+    }
+    case "aws:secretsmanager/secretVersion:SecretVersion": {
+      const versionId = uuid(seed);
+      return { id: `${String(inputs.secretId)}|${versionId}`, state: { versionId, arn: String(inputs.secretId) } };
+    }
     case "cloudflare:index/r2Bucket:R2Bucket":
       return { id: String(inputs.name), state: { creationDate: "2026-01-01T00:00:00Z", location: inputs.location ?? "ENAM" } };
     case "cloudflare:index/accountToken:AccountToken":
@@ -85,7 +93,11 @@ function answer(type: string, name: string, inputs: State): { id: string; state:
     case "cloudflare:index/workersScript:WorkersScript":
       return { id: String(inputs.scriptName), state: { etag: hex(seed, 64), createdOn: "2026-01-01T00:00:00Z" } };
     case "cloudflare:index/queue:Queue":
-      return { id: hex(seed, 32), state: { queueId: hex(seed, 32) } };
+      return { id: hex(seed, 32), state: { queueId: hex(seed, 32), createdOn: "2026-01-01T00:00:00Z" } };
+    case "cloudflare:index/queueConsumer:QueueConsumer":
+      return { id: hex(seed, 32), state: { consumerId: hex(seed, 32) } };
+    case "cloudflare:index/workersCronTrigger:WorkersCronTrigger":
+      return { id: String(inputs.scriptName), state: {} };
     case "command:local:Command":
       return { id: `${name}${hex(seed, 8)}`, state: { stdout: "", stderr: "" } };
     default:

@@ -17,7 +17,9 @@ export interface S3Config {
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  /** Defaults to path style (works with every endpoint we use). */
+  /** "virtual" (https://<bucket>.<endpoint host>/key, AWS's default) or "path" (<endpoint>/<bucket>/key,
+   * for R2's S3 endpoint and local endpoints). Default: path. */
+  readonly addressing?: "path" | "virtual";
   readonly partBytes?: number;
 }
 
@@ -46,7 +48,11 @@ export class S3Storage implements BackupStorage {
   constructor(private readonly cfg: S3Config) {
     this.label = `s3:${cfg.bucket}`;
     this.client = new AwsClient({ accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, service: "s3", region: cfg.region, retries: 2 });
-    this.base = `${cfg.endpoint.replace(/\/$/, "")}/${cfg.bucket}`;
+    const endpoint = new URL(cfg.endpoint);
+    this.base =
+      cfg.addressing === "virtual"
+        ? `${endpoint.protocol}//${cfg.bucket}.${endpoint.host}`
+        : `${cfg.endpoint.replace(/\/$/, "")}/${cfg.bucket}`;
     this.partBytes = cfg.partBytes ?? UPLOAD_PART_BYTES;
   }
 

@@ -4,7 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ofType, one, parseJsonInput, plaintextStrings, runStack, type LoadedProgram } from "../helpers/program";
+import { createHash } from "node:crypto";
+import { bundleWorker } from "../../lib/worker/bundle";
+import { importMasterKey } from "../../lib/format/keys";
+import { ofType, one, parseJsonInput, plaintextStrings, runStack, unwrapSecret, type LoadedProgram } from "../helpers/program";
 
 let run: LoadedProgram;
 beforeAll(async () => {
@@ -23,6 +26,7 @@ describe("prod: components", () => {
       "drposture:index:DisasterRecovery",
       "drposture:neon:NeonPitr",
       "drposture:vault:BackupVault",
+      "drposture:worker:BackupWorker",
     ]);
     // Child names derive from the component name: no hard-coded physical names.
     for (const r of R().filter((x) => x.type !== "pulumi:pulumi:Stack" && x.type !== "drposture:index:DisasterRecovery")) {
@@ -138,8 +142,9 @@ describe("prod: BackupAccess", () => {
       for (const a of actions(role)) expect(a).toMatch(/^(s3:Get|s3:List|kms:Decrypt)/);
     }
     const users = ofType(R(), "aws:iam/user:User").map((u) => u.inputs.name);
-    expect(users).toEqual(["drp-drposture-prod-writer", "drp-drposture-prod-verifier", "drp-drposture-prod-restorer"]);
-    expect(ofType(R(), "aws:iam/accessKey:AccessKey")).toHaveLength(3);
+    expect(users).toEqual(expect.arrayContaining(["drp-drposture-prod-writer", "drp-drposture-prod-verifier", "drp-drposture-prod-restorer"]));
+    const keys = ofType(R(), "aws:iam/accessKey:AccessKey").filter((k) => k.name.includes("-access-"));
+    expect(keys).toHaveLength(3);
   });
 
   it("Cloudflare tokens are scoped to the backup bucket with object-level permission groups", () => {
@@ -191,6 +196,87 @@ describe("prod: AlertRules", () => {
   });
 });
 
+describe("prod: BackupWorker", () => {
+  const script = () => one(R(), "cloudflare:index/workersScript:WorkersScript");
+  // The provider receives the bindings as one secret value (they include secrets).
+  const bindings = () => unwrapSecret(script().inputs.bindings).value as Array<Record<string, unknown>>;
+  const binding = (name: string) => bindings().find((b) => b.name === name) as Record<string, unknown>;
+
+  it("deploys the deterministic worker bundle as an ES module with nodejs_compat", () => {
+    const s = script().inputs;
+    expect(s.mainModule).toBe("index.js");
+    expect(s.compatibilityFlags).toEqual(["nodejs_compat"]);
+    const bundle = bundleWorker();
+    expect(createHash("sha256").update(s.content as string).digest("hex")).toBe(bundle.sha256);
+    expect(binding("WORKER_VERSION").text).toBe(bundle.version);
+  });
+
+  it("binds every protected source, the R2 backup bucket and the step queue", () => {
+    expect(binding("D1_APP_DB")).toMatchObject({ type: "d1", id: "6f1c2b7e-2d4a-4c1e-9b3f-8a7d6c5e4f31" });
+    expect(binding("KV_SESSIONS")).toMatchObject({ type: "kv_namespace", namespaceId: "0f6b1e2d3c4a5b69788776655443322a" });
+    expect(binding("KV_FEATURE_FLAGS")).toMatchObject({ type: "kv_namespace", namespaceId: "9a8b7c6d5e4f30211203948576a6b7c8" });
+    expect(binding("R2_USER_UPLOADS")).toMatchObject({ type: "r2_bucket", bucketName: "acme-user-uploads" });
+    expect(binding("BACKUP_R2")).toMatchObject({ type: "r2_bucket", bucketName: one(R(), "cloudflare:index/r2Bucket:R2Bucket").inputs.name });
+    expect(binding("BACKUP_QUEUE")).toMatchObject({ type: "queue", queueName: "drp-drposture-prod-backup-steps" });
+    const consumer = one(R(), "cloudflare:index/queueConsumer:QueueConsumer").inputs;
+    expect(consumer).toMatchObject({ scriptName: "drp-drposture-prod-backup", type: "worker", settings: { batchSize: 1 } });
+  });
+
+  it("passes the plan derived from the posture: assets with their RPO crons, tiers, destinations", () => {
+    const plan = JSON.parse(binding("BACKUP_PLAN").json as string);
+    expect(plan.assets.map((a: any) => [`${a.kind}/${a.name}`, a.rpoMinutes, a.cron, a.binding ?? null])).toEqual([
+      ["d1/app-db", 60, "0 * * * *", "D1_APP_DB"],
+      ["neon/app", 1440, "17 2 * * *", null],
+      ["kv/feature-flags", 60, "0 * * * *", "KV_FEATURE_FLAGS"],
+      ["kv/sessions", 15, "*/15 * * * *", "KV_SESSIONS"],
+      ["r2/user-uploads", 60, "0 * * * *", "R2_USER_UPLOADS"],
+    ]);
+    expect(plan.tiers.map((t: any) => t.retentionDays)).toEqual([35, 84, 372]);
+    expect(plan.destinations.s3).toMatchObject({ region: "eu-central-1", lockMode: "COMPLIANCE", addressing: "virtual" });
+    expect(plan.neon).toMatchObject({ projectId: "spring-example-302709", restoreWindowDays: 14 });
+  });
+
+  it("declares the minimal set of cron triggers: one per distinct RPO-derived schedule", () => {
+    const crons = one(R(), "cloudflare:index/workersCronTrigger:WorkersCronTrigger").inputs.schedules as Array<{ cron: string }>;
+    expect(crons.map((c) => c.cron)).toEqual(["*/15 * * * *", "0 * * * *", "17 2 * * *"]);
+  });
+
+  it("binds every credential and the encryption key as secret_text with secret values", () => {
+    const secrets = bindings().filter((b) => b.type === "secret_text");
+    expect(secrets.map((b) => b.name).sort()).toEqual(
+      [
+        "ALERT_WEBHOOK_URL",
+        "ENCRYPTION_KEY",
+        "NEON_API_KEY",
+        "S3_VERIFIER_ACCESS_KEY_ID",
+        "S3_VERIFIER_SECRET_ACCESS_KEY",
+        "S3_WRITER_ACCESS_KEY_ID",
+        "S3_WRITER_SECRET_ACCESS_KEY",
+        "SNS_ACCESS_KEY_ID",
+        "SNS_SECRET_ACCESS_KEY",
+      ].sort(),
+    );
+    expect(unwrapSecret(script().inputs.bindings).secret).toBe(true);
+    expect(bindings().filter((b) => b.type === "plain_text").map((b) => b.name)).toEqual(["WORKER_VERSION"]);
+    const key = one(R(), "random:index/randomBytes:RandomBytes");
+    expect(key.inputs.length).toBe(32);
+    expect(binding("ENCRYPTION_KEY").text).toBe(key.state.hex);
+  });
+
+  it("escrows the key in Secrets Manager in the vault region, readable by the restorer, kept on destroy", async () => {
+    const secret = one(R(), "aws:secretsmanager/secret:Secret");
+    expect(secret.inputs).toMatchObject({ region: "eu-central-1", name: "drposture/prod/data-encryption-key" });
+    const version = one(R(), "aws:secretsmanager/secretVersion:SecretVersion");
+    const escrowed = parseJsonInput<{ keyHex: string; keyId: string }>(version.inputs.secretString);
+    expect(unwrapSecret(version.inputs.secretString).secret).toBe(true);
+    const key = one(R(), "random:index/randomBytes:RandomBytes").state.hex as string;
+    expect(escrowed.keyHex).toBe(key);
+    expect(escrowed.keyId).toBe((await importMasterKey(key)).id);
+    const policy = parseJsonInput<any>(one(R(), "aws:secretsmanager/secretPolicy:SecretPolicy").inputs.policy);
+    expect(policy.Statement[0]).toMatchObject({ Effect: "Allow", Principal: { AWS: run.outputs.restorerArn }, Action: "secretsmanager:GetSecretValue" });
+  });
+});
+
 describe("prod: NeonPitr", () => {
   it("applies the restore window and snapshot schedule through the Neon API script", () => {
     const cmd = one(R(), "command:local:Command");
@@ -226,6 +312,7 @@ describe("prod: outputs and secrets", () => {
       "secret-placeholder",
       ...ofType(R(), "aws:iam/accessKey:AccessKey").map((k) => k.state.secret as string),
       ...ofType(R(), "cloudflare:index/accountToken:AccountToken").map((t) => t.state.value as string),
+      one(R(), "random:index/randomBytes:RandomBytes").state.hex as string,
     ];
     for (const r of R()) {
       const plain = plaintextStrings(r.inputs);

@@ -16,6 +16,7 @@ describe("staging", () => {
       "drposture:index:DisasterRecovery",
       "drposture:neon:NeonPitr",
       "drposture:vault:BackupVault",
+      "drposture:worker:BackupWorker",
     ]);
   });
 

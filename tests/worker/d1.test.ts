@@ -8,34 +8,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { readPage, readSchema, type DumpTable, type SqlReader } from "../../lib/backup/d1Dump";
 import { verifyManifest } from "../../lib/format/manifest";
 import { backupNow, latest, linesOf, master, r2, testEnv } from "./helpers";
+import { seedAppDb } from "./seeds";
 
 const reader = (db: D1Database): SqlReader => ({ all: async (sql, p = []) => (await db.prepare(sql).bind(...p).all()).results as Array<Record<string, unknown>> });
-
-export async function seedAppDb(db: D1Database, rows = 50): Promise<void> {
-  await db.batch([
-    db.prepare("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name TEXT, balance REAL, avatar BLOB, big INTEGER)"),
-    db.prepare("CREATE TABLE sessions (token TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id), data TEXT) WITHOUT ROWID"),
-    db.prepare("CREATE INDEX sessions_user ON sessions(user_id)"),
-    db.prepare("CREATE VIEW active_users AS SELECT id, email FROM users WHERE balance > 0"),
-    db.prepare("CREATE TABLE audit (id INTEGER PRIMARY KEY, msg TEXT)"),
-    db.prepare("CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN INSERT INTO audit (msg) VALUES ('user ' || NEW.email); END"),
-    db.prepare("CREATE VIRTUAL TABLE notes USING fts5(title, body)"),
-    db.prepare("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TEXT)"),
-    db.prepare("INSERT INTO d1_migrations (name, applied_at) VALUES ('0001_init.sql', '2026-01-01'), ('0002_sessions.sql', '2026-02-01')"),
-  ]);
-  const stmts: D1PreparedStatement[] = [];
-  for (let i = 1; i <= rows; i++) {
-    stmts.push(
-      db
-        .prepare("INSERT INTO users (email, name, balance, avatar, big) VALUES (?, ?, ?, ?, CAST(? AS INTEGER))")
-        .bind(`user${i}@example.com`, i % 7 === 0 ? null : `Ünïcödé 名前 ${i} 🎉`, i * 1.25 - 10, new Uint8Array([i & 255, 0, 255, 10, 13]), (9007199254740993n + BigInt(i)).toString()),
-    );
-    stmts.push(db.prepare("INSERT INTO sessions (token, user_id, data) VALUES (?, ?, ?)").bind(`tok-${i}`, i, JSON.stringify({ n: i })));
-  }
-  stmts.push(db.prepare("INSERT INTO notes (title, body) VALUES ('hello', 'full text search survives'), ('bye', 'second note')"));
-  stmts.push(db.prepare("INSERT INTO users (email, balance) VALUES ('edge@example.com', 9e999), ('negzero@example.com', -0.0)"));
-  await db.batch(stmts);
-}
 
 async function sourceRows(db: D1Database, t: DumpTable): Promise<unknown[]> {
   const rows: unknown[] = [];

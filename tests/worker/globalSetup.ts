@@ -6,16 +6,20 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startLocalS3 } from "../../lib/local/s3Endpoint";
+import { startNeonStandin } from "../../lib/standins/neonApiStandin";
 
 declare module "vitest" {
   export interface ProvidedContext {
     s3Endpoint: string;
     alertReceiver: string;
+    neonStandin: string;
   }
 }
 
 export default async function setup(project: TestProject) {
   const s3 = await startLocalS3(["drposture-test-s3"]);
+  // Neon API stand-in (not Neon): project with a 1-day window, so the 7-day target drifts.
+  const neon = await startNeonStandin({ apiKey: "neon-test-key", projectId: "standin-project-000001", branchId: "br-main-standin", historyRetentionSeconds: 86_400 });
   const received: Array<{ path: string; body: unknown }> = [];
   let failNext = 0;
   const receiver = createServer((req, res) => {
@@ -42,9 +46,11 @@ export default async function setup(project: TestProject) {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   project.provide("s3Endpoint", s3.endpoint);
+  project.provide("neonStandin", neon.url);
   project.provide("alertReceiver", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
   return async () => {
     await s3.close();
+    await neon.close();
     await new Promise<void>((r) => receiver.close(() => r()));
   };
 }

@@ -7,21 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { KvEntryRecord, KvIndexLine } from "../../lib/backup/kvRecords";
 import { fromBase64 } from "../../lib/format/bytes";
 import { backupNow, latest, linesOf, r2, testEnv } from "./helpers";
-
-const FUTURE = Math.floor(Date.UTC(2030, 0, 1) / 1000);
-
-export async function seedSessions(kv: KVNamespace, n: number): Promise<Map<string, { value: Uint8Array; metadata?: unknown; expiration?: number }>> {
-  const all = new Map<string, { value: Uint8Array; metadata?: unknown; expiration?: number }>();
-  for (let i = 0; i < n; i++) {
-    const key = i % 10 === 0 ? `user:${i}:ключ:🔑` : `session:${String(i).padStart(5, "0")}`;
-    const value = new Uint8Array([0, 255, i & 255, 0x80, 10, 13, (i >> 8) & 255]);
-    const metadata = i % 3 === 0 ? { userId: i, roles: ["a", "b"] } : undefined;
-    const expiration = i % 4 === 0 ? FUTURE + i : undefined;
-    await kv.put(key, value, { ...(metadata ? { metadata } : {}), ...(expiration ? { expiration } : {}) });
-    all.set(key, { value, ...(metadata ? { metadata } : {}), ...(expiration ? { expiration } : {}) });
-  }
-  return all;
-}
+import { seedSessions } from "./seeds";
 
 describe("KV backup", () => {
   beforeEach(async () => {

@@ -5,64 +5,8 @@
  */
 import { env, reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { openArtifact } from "../../lib/backup/artifacts";
-import type { InventoryLine } from "../../lib/backup/r2Records";
-import type { Manifest } from "../../lib/format/manifest";
-import { readAll, type BackupStorage } from "../../lib/storage/types";
-import { backupNow, latest, linesOf, master, r2, testEnv } from "./helpers";
-
-const BIG = 600 * 1024;
-
-function bytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (i * 7 + seed) & 0xff;
-  return out;
-}
-
-export async function seedUploads(bucket: R2Bucket): Promise<Map<string, Uint8Array>> {
-  const objects = new Map<string, Uint8Array>([
-    ["avatars/1.png", bytes(3000, 1)],
-    ["avatars/2.png", bytes(5000, 2)],
-    ["docs/contract.pdf", bytes(BIG, 3)],
-    ["docs/empty.txt", new Uint8Array(0)],
-    ["ünïcode/名前.txt", new TextEncoder().encode("hello 🌍")],
-  ]);
-  for (const [key, body] of objects) {
-    await bucket.put(key, body, {
-      httpMetadata: { contentType: key.endsWith(".png") ? "image/png" : "application/octet-stream", cacheControl: "max-age=60" },
-      customMetadata: { owner: "user-1", path: key },
-    });
-  }
-  return objects;
-}
-
-/** Rebuilds every object of a backup from its inventory and packs. */
-export async function materialize(storage: BackupStorage, m: Manifest): Promise<Map<string, { line: InventoryLine; body: Uint8Array }>> {
-  const key = await master();
-  const inventory = (await linesOf(storage, m, "r2-inventory")) as InventoryLine[];
-  const packs = new Map<string, Uint8Array>();
-  const out = new Map<string, { line: InventoryLine; body: Uint8Array }>();
-  for (const line of inventory) {
-    const parts: Uint8Array[] = [];
-    for (const s of line.segs) {
-      if (!packs.has(s.a)) {
-        const holder = JSON.parse(new TextDecoder().decode(await readAll((await storage.get(s.m)) as ReadableStream<Uint8Array>))) as Manifest;
-        const entry = holder.artifacts.find((a) => a.key === s.a);
-        if (!entry) throw new Error(`pack ${s.a} not in ${s.m}`);
-        packs.set(s.a, await readAll(await openArtifact(storage, key, entry)));
-      }
-      parts.push((packs.get(s.a) as Uint8Array).subarray(s.o, s.o + s.n));
-    }
-    const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      body.set(p, at);
-      at += p.length;
-    }
-    out.set(line.k, { line, body });
-  }
-  return out;
-}
+import { backupNow, latest, r2, testEnv } from "./helpers";
+import { BIG, bytes, materialize, seedUploads } from "./seeds";
 
 describe("R2 backup", () => {
   beforeEach(async () => {

@@ -23,7 +23,7 @@ export function destinations(env: Env): Destinations {
   const r2 = new R2Storage(env.BACKUP_R2, plan.destinations.r2.bucketName);
   const s3 = plan.destinations.s3;
   if (!s3 || !env.S3_WRITER_ACCESS_KEY_ID || !env.S3_WRITER_SECRET_ACCESS_KEY) return { r2 };
-  const base = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region };
+  const base = { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, ...(s3.addressing ? { addressing: s3.addressing } : {}) };
   return {
     r2,
     s3: {

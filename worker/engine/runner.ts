@@ -143,7 +143,14 @@ export class BackupRunner {
   async continue(msg: StepMessage): Promise<StepOutcome> {
     const asset = findAsset(this.plan, msg.asset);
     const state = await readState(this.storage, asset);
-    if (!state || state.backupId !== msg.backupId || state.step !== msg.step) return "stale";
+    if (!state || state.backupId !== msg.backupId) return "stale";
+    if (state.step === msg.step + 1) {
+      // This step ran and saved its cursor, but the invocation died before queueing the next
+      // one: queue it now (a duplicate is harmless, it finds the step already done).
+      await this.enqueue({ asset: state.asset, backupId: state.backupId, step: state.step });
+      return "continued";
+    }
+    if (state.step !== msg.step) return "stale";
     // A crash right after the manifest was written leaves the job state behind: the backup is
     // committed, so finish the bookkeeping instead of writing (and failing to overwrite) again.
     const key = manifestKey(state.tier, asset, state.backupId);

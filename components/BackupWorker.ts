@@ -1,0 +1,214 @@
+/**
+ * BackupWorker: the backup engine on Cloudflare.
+ *  - the worker/ bundle (deterministic esbuild output) as a WorkersScript with its bindings:
+ *    the protected D1/KV/R2 sources, the R2 backup bucket, the step queue, the plan (json),
+ *    and every credential as a secret binding;
+ *  - the minimal set of cron triggers derived from the assets' RPOs;
+ *  - a queue and its consumer, so a large backup continues in steps (one per invocation);
+ *  - the data-encryption key from @pulumi/random, escrowed in AWS Secrets Manager in the vault
+ *    region, readable by the restorer identity: it survives the loss of Pulumi state and of the
+ *    Cloudflare account.
+ */
+import * as aws from "@pulumi/aws";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { createHmac } from "node:crypto";
+import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan } from "../lib/backup/plan";
+import { REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
+import { bundleWorker } from "../lib/worker/bundle";
+
+export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
+/** Attempts of one step before the backup is declared failed (worker/index.ts MAX_STEP_ATTEMPTS). */
+export const STEP_MAX_RETRIES = 2;
+
+export interface AccessKeyPair {
+  readonly accessKeyId: pulumi.Input<string>;
+  readonly secretAccessKey: pulumi.Input<string>;
+}
+
+export interface BackupWorkerArgs {
+  /** The posture: assets, RPO-derived crons, tiers, Neon target. */
+  readonly posture: Posture;
+  /** Worker script name. */
+  readonly scriptName: pulumi.Input<string>;
+  /** Secondary R2 bucket (name, jurisdiction) the Worker writes first. */
+  readonly r2Bucket: { readonly name: pulumi.Input<string>; readonly jurisdiction: pulumi.Input<string> };
+  /** The S3 copy. */
+  readonly s3Bucket: { readonly name: pulumi.Input<string>; readonly region: pulumi.Input<string> };
+  /** S3 writer (put only) and verifier (read only) credentials. */
+  readonly s3Writer: AccessKeyPair;
+  readonly s3Verifier: AccessKeyPair;
+  /** SNS alert topic and the publisher identity allowed to publish to it. */
+  readonly alertTopic: { readonly arn: pulumi.Input<string>; readonly region: pulumi.Input<string>; readonly publisher: AccessKeyPair };
+  /** Alert webhook (secret). */
+  readonly alertWebhookUrl?: pulumi.Input<string>;
+  /** Neon API key (secret) and API URL for the Neon check. */
+  readonly neonApiKey?: pulumi.Input<string>;
+  readonly neonApiUrl?: pulumi.Input<string>;
+  /** IAM identity allowed to read the escrowed key (the restorer). */
+  readonly escrowReaderArn: pulumi.Input<string>;
+}
+
+/** Key id as lib/format/keys.ts derives it (first 8 bytes of HMAC-SHA256(key, label)). */
+export function keyIdOf(keyHex: string): string {
+  return createHmac("sha256", Buffer.from(keyHex, "hex")).update("drposture/v1/key-id").digest().subarray(0, 8).toString("hex");
+}
+
+export class BackupWorker extends pulumi.ComponentResource {
+  static readonly __pulumiType = "drposture:worker:BackupWorker";
+
+  readonly scriptName: pulumi.Output<string>;
+  readonly crons: string[];
+  readonly keyId: pulumi.Output<string>;
+  readonly escrowSecretArn: pulumi.Output<string>;
+  readonly version: string;
+
+  constructor(name: string, args: BackupWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const p = args.posture;
+    const bundle = bundleWorker();
+    const crons = p.cronSchedule.map((g) => g.cron);
+    super(
+      BackupWorker.__pulumiType,
+      name,
+      { scriptName: args.scriptName, crons, schedule: p.cronSchedule, version: bundle.version, assets: p.assets.map((a) => ({ id: a.id, rpoMinutes: a.rpoMinutes, cron: a.backupCron })) },
+      opts,
+    );
+    const parent = { parent: this };
+    const accountId = p.accountId;
+
+    // --- the data-encryption key and its escrow ---
+    const dataKey = new random.RandomBytes(`${name}-data-key`, { length: 32 }, { ...parent, additionalSecretOutputs: ["hex", "base64"] });
+    this.keyId = dataKey.hex.apply(keyIdOf);
+    const escrow = new aws.secretsmanager.Secret(
+      `${name}-key-escrow`,
+      {
+        region: args.s3Bucket.region,
+        name: pulumi.interpolate`drposture/${p.stack}/data-encryption-key`,
+        description: "dr-posture backup data-encryption key (escrow): restores need it when Pulumi state is gone",
+        recoveryWindowInDays: 30,
+      },
+      { parent: this, retainOnDelete: true },
+    );
+    new aws.secretsmanager.SecretVersion(
+      `${name}-key-escrow-version`,
+      {
+        region: args.s3Bucket.region,
+        secretId: escrow.id,
+        secretString: pulumi.secret(pulumi.jsonStringify({ keyId: this.keyId, keyHex: dataKey.hex, format: "drposture/v1", stack: p.stack })),
+      },
+      { parent: this, retainOnDelete: true },
+    );
+    new aws.secretsmanager.SecretPolicy(
+      `${name}-key-escrow-policy`,
+      {
+        region: args.s3Bucket.region,
+        secretArn: escrow.arn,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "RestorerReadsKey", Effect: "Allow", Principal: { AWS: args.escrowReaderArn }, Action: "secretsmanager:GetSecretValue", Resource: "*" }],
+        }),
+      },
+      parent,
+    );
+    this.escrowSecretArn = escrow.arn;
+
+    // --- queue for multi-step backups ---
+    const queue = new cloudflare.Queue(`${name}-steps`, { accountId, queueName: pulumi.interpolate`${args.scriptName}-steps` }, parent);
+
+    // --- the plan the Worker follows (no secrets in it) ---
+    const plan: pulumi.Output<BackupPlan> = pulumi
+      .all([args.r2Bucket.name, args.s3Bucket.name, args.s3Bucket.region, args.alertTopic.arn, args.alertTopic.region, args.neonApiUrl ?? ""])
+      .apply(([r2Name, s3Name, s3Region, topicArn, topicRegion, neonApiUrl]): BackupPlan => ({
+        version: PLAN_VERSION,
+        stack: p.stack,
+        environment: p.environment,
+        assets: p.assets.map((a) => ({
+          kind: a.kind,
+          name: a.name,
+          sourceId: a.sourceId,
+          ...(a.kind === "neon" ? {} : { binding: sourceBindingName(a.kind, a.name) }),
+          rpoMinutes: a.rpoMinutes,
+          cron: a.backupCron,
+          priority: a.priority,
+        })),
+        tiers: p.tiers,
+        destinations: {
+          r2: { bucketName: r2Name },
+          s3: { endpoint: `https://s3.${s3Region}.amazonaws.com`, bucket: s3Name, region: s3Region, lockMode: p.vault.objectLockMode, addressing: "virtual" as const },
+        },
+        ...(p.neon ? { neon: { projectId: p.neon.projectId, branchId: p.neon.branchId, apiUrl: neonApiUrl || "https://console.neon.tech/api/v2", restoreWindowDays: p.neon.restoreWindowDays } } : {}),
+        alerts: {
+          webhookFormat: p.alerts.webhookFormat,
+          staleGraceMinutes: STALE_GRACE_MINUTES,
+          replicationLagMinutes: REPLICATION_LAG_MINUTES,
+          sns: { topicArn, region: topicRegion },
+        },
+        limits: DEFAULT_LIMITS,
+        abandonAfterMinutes: 30,
+      }));
+
+    const secret = (bindingName: string, value: pulumi.Input<string>): cloudflare.types.input.WorkersScriptBinding => ({ type: "secret_text", name: bindingName, text: pulumi.secret(value) });
+    type Binding = cloudflare.types.input.WorkersScriptBinding;
+    const sources = p.assets.flatMap((a): Binding[] => {
+      const binding = sourceBindingName(a.kind, a.name);
+      if (a.kind === "d1") return [{ type: "d1", name: binding, id: a.sourceId }];
+      if (a.kind === "kv") return [{ type: "kv_namespace", name: binding, namespaceId: a.sourceId }];
+      if (a.kind === "r2") return [{ type: "r2_bucket", name: binding, bucketName: a.sourceId, ...(a.jurisdiction && a.jurisdiction !== "default" ? { jurisdiction: a.jurisdiction } : {}) }];
+      return [];
+    });
+    const script = new cloudflare.WorkersScript(
+      `${name}-script`,
+      {
+        accountId,
+        scriptName: args.scriptName,
+        content: bundle.content,
+        mainModule: "index.js",
+        compatibilityDate: WORKER_COMPATIBILITY_DATE,
+        compatibilityFlags: ["nodejs_compat"],
+        observability: { enabled: true },
+        bindings: [
+          ...sources,
+          {
+            type: "r2_bucket",
+            name: "BACKUP_R2",
+            bucketName: args.r2Bucket.name,
+            jurisdiction: pulumi.output(args.r2Bucket.jurisdiction).apply((j) => (j === "default" ? undefined : j)),
+          },
+          { type: "queue", name: "BACKUP_QUEUE", queueName: queue.queueName },
+          { type: "json", name: "BACKUP_PLAN", json: pulumi.jsonStringify(plan) },
+          { type: "plain_text", name: "WORKER_VERSION", text: bundle.version },
+          secret("ENCRYPTION_KEY", dataKey.hex),
+          secret("S3_WRITER_ACCESS_KEY_ID", args.s3Writer.accessKeyId),
+          secret("S3_WRITER_SECRET_ACCESS_KEY", args.s3Writer.secretAccessKey),
+          secret("S3_VERIFIER_ACCESS_KEY_ID", args.s3Verifier.accessKeyId),
+          secret("S3_VERIFIER_SECRET_ACCESS_KEY", args.s3Verifier.secretAccessKey),
+          secret("SNS_ACCESS_KEY_ID", args.alertTopic.publisher.accessKeyId),
+          secret("SNS_SECRET_ACCESS_KEY", args.alertTopic.publisher.secretAccessKey),
+          ...(args.alertWebhookUrl ? [secret("ALERT_WEBHOOK_URL", args.alertWebhookUrl)] : []),
+          ...(args.neonApiKey ? [secret("NEON_API_KEY", args.neonApiKey)] : []),
+        ],
+      },
+      parent,
+    );
+
+    new cloudflare.QueueConsumer(
+      `${name}-consumer`,
+      {
+        accountId,
+        queueId: queue.queueId,
+        scriptName: script.scriptName,
+        type: "worker",
+        // One step per invocation: each step's budget is sized to one invocation's limits.
+        settings: { batchSize: 1, maxRetries: STEP_MAX_RETRIES, maxWaitTimeMs: 1000, retryDelay: 10, maxConcurrency: 4 },
+      },
+      parent,
+    );
+    new cloudflare.WorkersCronTrigger(`${name}-crons`, { accountId, scriptName: script.scriptName, schedules: crons.map((cron) => ({ cron })) }, parent);
+
+    this.scriptName = script.scriptName;
+    this.crons = crons;
+    this.version = bundle.version;
+    this.registerOutputs({ scriptName: this.scriptName, crons, keyId: this.keyId, escrowSecretArn: this.escrowSecretArn, version: bundle.version });
+  }
+}

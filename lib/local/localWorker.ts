@@ -1,0 +1,147 @@
+/**
+ * The real backup Worker bundle (the bytes `pulumi up` deploys) running in workerd through
+ * Miniflare, with local D1/KV/R2 and the step queue. Used by the drill, the benchmarks and the
+ * bundle test: cron triggers are fired like Cloudflare fires them, steps run on the queue.
+ */
+import { Miniflare, type MiniflareOptions } from "miniflare";
+import { bundleWorker } from "../worker/bundle";
+import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
+import type { BackupPlan } from "../backup/plan";
+import { STATE_PREFIX, type AssetRef } from "../format/layout";
+import type { BackupStorage, ObjectInfo, PutOptions, Body, ByteRange } from "../storage/types";
+
+export const LOCAL_QUEUE = "drposture-local-steps";
+export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
+
+export interface LocalWorkerOptions {
+  readonly plan: BackupPlan;
+  readonly keyHex: string;
+  /** S3 credentials for both the writer and verifier bindings (s3rver has one account). */
+  readonly s3Credentials?: { accessKeyId: string; secretAccessKey: string };
+  readonly alertWebhookUrl?: string;
+  readonly neonApiKey?: string;
+  /** Directory for D1/KV/R2 data; in memory when absent. */
+  readonly persistDir?: string;
+  /** Extra empty bindings (restore targets), e.g. { d1: ["D1_RESTORED"] }. */
+  readonly extra?: { d1?: string[]; kv?: string[]; r2?: string[] };
+}
+
+type MfR2 = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
+
+/** BackupStorage over a Miniflare R2 bucket, as seen from Node. */
+export class MiniflareR2Storage implements BackupStorage {
+  readonly label: string;
+  constructor(private readonly bucket: MfR2, name: string) {
+    this.label = `r2(local):${name}`;
+  }
+  async put(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const data = body instanceof ReadableStream ? new Uint8Array(await new Response(body as ReadableStream).arrayBuffer()) : body;
+    const o = await this.bucket.put(key, data, options.contentType ? { httpMetadata: { contentType: options.contentType } } : {});
+    return { key, size: o?.size ?? 0 };
+  }
+  async get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+    const o = await this.bucket.get(key, range ? { range: { offset: range.offset, ...(range.length !== undefined ? { length: range.length } : {}) } } : undefined);
+    return o ? (o.body as unknown as ReadableStream<Uint8Array>) : null;
+  }
+  async head(key: string): Promise<ObjectInfo | null> {
+    const o = await this.bucket.head(key);
+    return o ? { key, size: o.size, etag: o.etag, uploaded: o.uploaded } : null;
+  }
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix, ...(cursor ? { cursor } : {}) });
+      for (const o of page.objects) yield { key: o.key, size: o.size, etag: o.etag, uploaded: o.uploaded };
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  async delete(key: string): Promise<void> {
+    await this.bucket.delete(key);
+  }
+}
+
+export class LocalWorker {
+  private constructor(readonly mf: Miniflare, readonly plan: BackupPlan) {}
+
+  static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
+    const mf = new Miniflare(localWorkerOptions(o));
+    await mf.ready;
+    return new LocalWorker(mf, o.plan);
+  }
+
+  /** Fires a cron trigger, as Cloudflare does, and returns what the scheduled handler said. */
+  async runCron(cron: string): Promise<{ outcome: string }> {
+    const worker = await this.mf.getWorker();
+    const r = await worker.scheduled({ cron, scheduledTime: new Date() });
+    return { outcome: r.outcome };
+  }
+
+  backupStorage(): Promise<BackupStorage> {
+    return this.mf.getR2Bucket("BACKUP_R2").then((b) => new MiniflareR2Storage(b, this.plan.destinations.r2.bucketName));
+  }
+
+  /** Waits until the asset's newest committed backup is not `previous` and no job is running. */
+  async waitForBackup(asset: AssetRef, previous: string | null, timeoutMs = 120_000): Promise<LatestPointer> {
+    const storage = await this.backupStorage();
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const pointer = await readLatest(storage, asset);
+      const running = await storage.head(`${STATE_PREFIX}jobs/${asset.kind}/${asset.name}.json`);
+      if (pointer && pointer.latest.backupId !== previous && !running) return pointer;
+      if (Date.now() > end) throw new Error(`no new backup of ${asset.kind}/${asset.name} within ${timeoutMs / 1000}s (pointer ${latestPointerKey(asset)})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  dispose(): Promise<void> {
+    return this.mf.dispose();
+  }
+}
+
+/** Miniflare options for the backup Worker with a plan's bindings (composable with other workers). */
+export function localWorkerOptions(o: LocalWorkerOptions): MiniflareOptions {
+  const bundle = bundleWorker();
+  const plan = o.plan;
+  const d1: Record<string, string> = {};
+  const kv: Record<string, string> = {};
+  const r2: Record<string, string> = { BACKUP_R2: plan.destinations.r2.bucketName };
+  for (const a of plan.assets) {
+    if (!a.binding) continue;
+    if (a.kind === "d1") d1[a.binding] = a.sourceId;
+    if (a.kind === "kv") kv[a.binding] = a.sourceId;
+    if (a.kind === "r2") r2[a.binding] = a.sourceId;
+  }
+  for (const b of o.extra?.d1 ?? []) d1[b] = `${b.toLowerCase()}-local`;
+  for (const b of o.extra?.kv ?? []) kv[b] = `${b.toLowerCase()}-local`;
+  for (const b of o.extra?.r2 ?? []) r2[b] = `${b.toLowerCase().replace(/_/g, "-")}-local`;
+  const creds = o.s3Credentials;
+  return {
+    name: "drposture-backup",
+    modules: [{ type: "ESModule", path: "index.js", contents: bundle.content }],
+    compatibilityDate: WORKER_COMPATIBILITY_DATE,
+    compatibilityFlags: ["nodejs_compat"],
+    d1Databases: d1,
+    kvNamespaces: kv,
+    r2Buckets: r2,
+    queueProducers: { BACKUP_QUEUE: { queueName: LOCAL_QUEUE } },
+    queueConsumers: { [LOCAL_QUEUE]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 2 } },
+    bindings: {
+      BACKUP_PLAN: plan as unknown as Record<string, unknown>,
+      WORKER_VERSION: bundle.version,
+      ENCRYPTION_KEY: o.keyHex,
+      ...(creds
+        ? {
+            S3_WRITER_ACCESS_KEY_ID: creds.accessKeyId,
+            S3_WRITER_SECRET_ACCESS_KEY: creds.secretAccessKey,
+            S3_VERIFIER_ACCESS_KEY_ID: creds.accessKeyId,
+            S3_VERIFIER_SECRET_ACCESS_KEY: creds.secretAccessKey,
+          }
+        : {}),
+      ...(o.alertWebhookUrl ? { ALERT_WEBHOOK_URL: o.alertWebhookUrl } : {}),
+      ...(o.neonApiKey ? { NEON_API_KEY: o.neonApiKey } : {}),
+    },
+    ...(o.persistDir
+      ? { d1Persist: `${o.persistDir}/d1`, kvPersist: `${o.persistDir}/kv`, r2Persist: `${o.persistDir}/r2` }
+      : { d1Persist: false, kvPersist: false, r2Persist: false }),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The deployable bundle itself (what BackupWorker uploads) in workerd via Miniflare: cron
+ * triggers fire, steps run on the queue, backups land in R2 and are copied to a real S3
+ * endpoint (s3rver), where they verify and decrypt from Node with the S3 API alone.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openArtifact, readLines } from "../../lib/backup/artifacts";
+import { readManifest } from "../../lib/backup/catalog";
+import { DEFAULT_LIMITS, type BackupPlan } from "../../lib/backup/plan";
+import { importMasterKey } from "../../lib/format/keys";
+import { verifyManifest } from "../../lib/format/manifest";
+import { LocalWorker } from "../../lib/local/localWorker";
+import { startLocalS3, type LocalS3 } from "../../lib/local/s3Endpoint";
+import { S3Storage } from "../../lib/storage/s3Storage";
+
+const KEY = "1f2e3d4c5b6a79880f1e2d3c4b5a69788f9eadbccbdae0f11f2e3d4c5b6a7988";
+
+function plan(s3: LocalS3): BackupPlan {
+  return {
+    version: 1,
+    stack: "bundle-test",
+    environment: "dev",
+    assets: [
+      { kind: "d1", name: "app-db", sourceId: "00000000-0000-4000-8000-00000000000a", binding: "D1_APP_DB", rpoMinutes: 60, cron: "0 * * * *", priority: 1 },
+      { kind: "kv", name: "sessions", sourceId: "0000000000000000000000000000000b", binding: "KV_SESSIONS", rpoMinutes: 15, cron: "*/15 * * * *", priority: 2 },
+    ],
+    tiers: [
+      { tier: "daily", prefix: "daily/", retentionDays: 7 },
+      { tier: "weekly", prefix: "weekly/", retentionDays: 28 },
+      { tier: "monthly", prefix: "monthly/", retentionDays: 93 },
+    ],
+    destinations: { r2: { bucketName: "bundle-test-backups" }, s3: { endpoint: s3.endpoint, bucket: "bundle-test-s3", region: s3.region, lockMode: "GOVERNANCE" } },
+    alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
+    limits: { ...DEFAULT_LIMITS, opsPerStep: 30 },
+    abandonAfterMinutes: 30,
+  };
+}
+
+describe("the deployable Worker bundle in workerd", () => {
+  let s3: LocalS3;
+  let worker: LocalWorker;
+  let hook: Server;
+  const alerts: Array<{ kind: string; asset: string }> = [];
+  beforeAll(async () => {
+    s3 = await startLocalS3(["bundle-test-s3"]);
+    hook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        alerts.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, "127.0.0.1", r));
+    worker = await LocalWorker.start({
+      plan: plan(s3),
+      keyHex: KEY,
+      s3Credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      alertWebhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
+    });
+  });
+  afterAll(async () => {
+    await worker?.dispose();
+    await s3?.close();
+    hook?.close();
+  });
+
+  it("backs up D1 and a multi-step KV namespace from their cron triggers, to R2 and S3", async () => {
+    const db = await worker.mf.getD1Database("D1_APP_DB");
+    await db.exec("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)");
+    await db.prepare("INSERT INTO items (name) VALUES ('a'), ('b'), ('c')").run();
+    const kv = await worker.mf.getKVNamespace("KV_SESSIONS");
+    for (let i = 0; i < 100; i++) await kv.put(`k${String(i).padStart(3, "0")}`, `value ${i}`);
+
+    expect((await worker.runCron("0 * * * *")).outcome).toBe("ok");
+    expect((await worker.runCron("*/15 * * * *")).outcome).toBe("ok");
+    const d1Backup = await worker.waitForBackup({ kind: "d1", name: "app-db" }, null);
+    const kvBackup = await worker.waitForBackup({ kind: "kv", name: "sessions" }, null);
+
+    const remote = new S3Storage({ endpoint: s3.endpoint, bucket: "bundle-test-s3", region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const master = await importMasterKey(KEY);
+    // The copy to S3 follows the commit in R2.
+    for (let i = 0; i < 200 && !((await remote.head(kvBackup.latest.key)) && (await remote.head(d1Backup.latest.key))); i++) await new Promise((r) => setTimeout(r, 50));
+    const kvManifest = await readManifest(remote, kvBackup.latest.key);
+    expect(kvManifest).not.toBeNull();
+    await verifyManifest(master, kvManifest!);
+    expect(kvManifest!.artifacts.filter((a) => a.role === "kv-entries").length).toBeGreaterThan(3); // 30 ops per step
+    let keys = 0;
+    for (const a of kvManifest!.artifacts.filter((x) => x.role === "kv-entries")) for await (const _ of readLines(await openArtifact(remote, master, a))) keys++;
+    expect(keys).toBe(100);
+    const d1Manifest = await readManifest(remote, d1Backup.latest.key);
+    expect(d1Manifest?.counts.rows).toBe(3);
+    expect(d1Manifest?.producer.name).toBe("drposture-worker");
+    // The first cron runs found no backups yet, and said so on the webhook.
+    expect(alerts.filter((a) => a.kind === "backup-stale").length).toBeGreaterThanOrEqual(2);
+  });
+});

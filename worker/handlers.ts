@@ -1,0 +1,93 @@
+/**
+ * What the backup Worker's handlers do (worker/index.ts only wires them up: a Worker's main
+ * module may export nothing but handlers).
+ *   scheduled: starts the backups whose cron fired (each continues on the queue, one step per
+ *              invocation), runs the Neon check when due, then the watchdog; sends alerts.
+ *   queue:     runs one step of a backup; retries a failed step, alerts when retries run out.
+ * Alert delivery failures make the invocation fail, so they show in Cloudflare's logs too.
+ */
+import { readLatest } from "../lib/backup/catalog";
+import type { PlanAsset } from "../lib/backup/plan";
+import type { AlertEvent } from "../lib/alerts/alerts";
+import { importMasterKey } from "../lib/format/keys";
+import { destinations } from "./engine/destinations";
+import { BackupRunner, findAsset, ReplicationError } from "./engine/runner";
+import type { Env, StepMessage } from "./env";
+import { checkNeon } from "./jobs/neon";
+import { runWatchdog, type Finding } from "./watchdog";
+
+/** Attempts per step before the backup is declared failed (matches the queue's max_retries). */
+export const MAX_STEP_ATTEMPTS = 3;
+
+function event(env: Env, f: Finding): AlertEvent {
+  return { ...f, stack: env.BACKUP_PLAN.stack, at: new Date().toISOString() };
+}
+
+async function lastGood(env: Env, a: PlanAsset): Promise<string | null> {
+  const p = await readLatest(destinations(env).r2, a).catch(() => null);
+  return p?.latest.sourcePointInTime ?? null;
+}
+
+async function failure(env: Env, a: PlanAsset, err: unknown): Promise<AlertEvent> {
+  const replication = err instanceof ReplicationError;
+  return event(env, {
+    kind: replication ? "replication-failed" : "backup-failed",
+    severity: "critical",
+    asset: `${a.kind}/${a.name}`,
+    error: err instanceof Error ? err.message : String(err),
+    lastGoodBackup: await lastGood(env, a),
+  });
+}
+
+export async function runScheduled(env: Env, cron: string, now = new Date()): Promise<AlertEvent[]> {
+  const plan = env.BACKUP_PLAN;
+  const runner = new BackupRunner(env);
+  const alerts: AlertEvent[] = [];
+  for (const asset of plan.assets.filter((a) => a.cron === cron)) {
+    if (asset.kind === "neon") {
+      try {
+        const r = await checkNeon(plan, env.NEON_API_KEY, destinations(env).r2, now);
+        for (const a of r.alerts) alerts.push(event(env, { ...a, asset: `neon/${asset.name}`, lastGoodBackup: r.latestSnapshot }));
+      } catch (err) {
+        alerts.push(await failure(env, asset, err));
+      }
+      continue;
+    }
+    try {
+      await runner.start(asset);
+    } catch (err) {
+      // The job never reached the queue: drop its state so the next cron run starts clean.
+      await runner.discard(asset);
+      alerts.push(await failure(env, asset, err));
+    }
+  }
+  const master = await importMasterKey(env.ENCRYPTION_KEY);
+  const findings = await runWatchdog(plan, destinations(env), master, { now, replicate: (m, key) => runner.replicate(m, key) });
+  alerts.push(...findings.map((f) => event(env, f)));
+  return alerts;
+}
+
+export async function runQueue(env: Env, batch: MessageBatch<StepMessage>): Promise<AlertEvent[]> {
+  const runner = new BackupRunner(env);
+  const alerts: AlertEvent[] = [];
+  for (const msg of batch.messages) {
+    const asset = findAsset(env.BACKUP_PLAN, msg.body.asset);
+    try {
+      await runner.continue(msg.body);
+      msg.ack();
+    } catch (err) {
+      if (err instanceof ReplicationError) {
+        alerts.push(await failure(env, asset, err));
+        msg.ack();
+      } else if (msg.attempts < MAX_STEP_ATTEMPTS) {
+        console.error(`drposture: step ${msg.body.step} of ${msg.body.asset} failed (attempt ${msg.attempts}), retrying: ${(err as Error).message}`);
+        msg.retry({ delaySeconds: 10 * msg.attempts });
+      } else {
+        alerts.push(await failure(env, asset, err));
+        await runner.discard(asset);
+        msg.ack();
+      }
+    }
+  }
+  return alerts;
+}
