@@ -5,7 +5,7 @@
  *  (b) peak memory (VmHWM of the workerd process) for 64 MiB and 512 MiB through the pipeline;
  *  (c) KV backup of 10,000 keys by the real Worker bundle (cron -> queue steps -> manifest),
  *      against a bare Worker loop that only lists and reads the same keys.
- * Run: npx tsx bench/backup.ts [--mib 256] [--keys 10000]
+ * Run: npm run bench:backup -- [--mib 256] [--keys 10000]
  */
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point of `drposture` (package.json "bin"): runs the TypeScript CLI through tsx.
-require("tsx/cjs/api").register();
+// Entry point of `drposture` (package.json "bin").
+require("./register.cjs");
 // `drposture ... | head` closes stdout early; that is not an error.
 process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(0);

@@ -3,8 +3,7 @@
  * failure, 2 usage or input error (see exitCodes.ts).
  */
 import { Command, CommanderError } from "commander";
-import { PostureConfigError } from "../lib/posture/errors";
-import { StackConfigError } from "../lib/pulumi/stackConfig";
+import { registerCheck } from "./commands/check";
 import { registerPosture } from "./commands/posture";
 import { CliError, EXIT } from "./exitCodes";
 
@@ -14,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPosture(program);
+  registerCheck(program);
   return program;
 }
 
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`drposture: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof PostureConfigError || err instanceof StackConfigError) {
+    if (err instanceof Error && (err.name === "PostureConfigError" || err.name === "StackConfigError")) {
       process.stderr.write(`drposture: ${err.message}\n`);
       return EXIT.usage;
     }

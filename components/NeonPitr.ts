@@ -17,6 +17,7 @@ import type { NeonPosture } from "../lib/posture/model";
 
 export const NEON_API_URL = "https://console.neon.tech/api/v2";
 const SCRIPT = path.join(__dirname, "neon", "neonSettings.ts");
+const REGISTER = path.join(__dirname, "..", "cli", "register.cjs");
 
 export interface NeonPitrArgs {
   /** Neon project id. */
@@ -42,7 +43,7 @@ export class NeonPitr extends pulumi.ComponentResource {
   constructor(name: string, args: NeonPitrArgs, opts?: pulumi.ComponentResourceOptions) {
     const { apiKey, ...visible } = args;
     super(NeonPitr.__pulumiType, name, visible, opts);
-    const run = (verb: string) => `node --import tsx ${JSON.stringify(SCRIPT)} ${verb}`;
+    const run = (verb: string) => `node -r ${JSON.stringify(REGISTER)} ${JSON.stringify(SCRIPT)} ${verb}`;
     const settings = new command.local.Command(
       `${name}-settings`,
       {

@@ -1,11 +1,14 @@
 /** `drposture posture`: the posture a stack's config declares, with every derived number. */
 import type { Command } from "commander";
-import { decodeRawConfig } from "../../lib/posture/configKeys";
-import { parsePosture } from "../../lib/posture/model";
-import { readStackConfig } from "../../lib/pulumi/stackConfig";
+import type { Posture } from "../../lib/posture/model";
 import { table } from "../table";
 
-export function loadStackPosture(cwd: string, stack: string) {
+/** The posture declared by DIR/Pulumi.STACK.yaml (validated; throws PostureConfigError). */
+export function loadStackPosture(cwd: string, stack: string): Posture {
+  // Required lazily: commands that do not need the schema start faster.
+  const { decodeRawConfig } = require("../../lib/posture/configKeys") as typeof import("../../lib/posture/configKeys");
+  const { parsePosture } = require("../../lib/posture/model") as typeof import("../../lib/posture/model");
+  const { readStackConfig } = require("../../lib/pulumi/stackConfig") as typeof import("../../lib/pulumi/stackConfig");
   const cfg = readStackConfig(cwd, stack);
   return parsePosture(decodeRawConfig((k) => cfg.config[k]), stack);
 }

@@ -6,10 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ProgramConfig } from "./stackConfig";
 import { RealisticMocks } from "./realisticMocks";
+import { captureRegistrations, type Registration } from "./registrations";
 
 export interface ProgramRun {
   readonly mocks: RealisticMocks;
   readonly outputs: Record<string, unknown>;
+  /** Every registration as the engine saw it (URNs, parents, dependencies). */
+  readonly registrations: Registration[];
 }
 
 export async function runProgramWithMocks(
@@ -19,6 +22,7 @@ export async function runProgramWithMocks(
 ): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
   await pulumi.runtime.setMocks(mocks, cfg.project, cfg.stack, preview);
+  const registrations = captureRegistrations();
   // A program error is held until registrations settle: thrown inside the Stack's
   // initializer it would also reject the Stack's own output promises, unobserved.
   let programError: unknown;
@@ -32,5 +36,5 @@ export async function runProgramWithMocks(
   });
   await pulumi.runtime.disconnect();
   if (programError !== undefined) throw programError;
-  return { mocks, outputs: (outputs ?? {}) as Record<string, unknown> };
+  return { mocks, outputs: (outputs ?? {}) as Record<string, unknown>, registrations };
 }

@@ -19,7 +19,9 @@ export interface ProgramConfig {
   readonly secretKeys: string[];
 }
 
-export class StackConfigError extends Error {}
+export class StackConfigError extends Error {
+  override readonly name = "StackConfigError";
+}
 
 function isSecure(value: unknown): value is { secure: string } {
   return typeof value === "object" && value !== null && "secure" in value && Object.keys(value).length === 1;

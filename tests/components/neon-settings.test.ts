@@ -20,7 +20,7 @@ let neon: NeonStandin | undefined;
 afterEach(async () => neon?.close());
 
 function run(verb: string, env: Record<string, string>) {
-  return exec(process.execPath, ["--import", "tsx", SCRIPT, verb], { cwd: ROOT, env: { ...process.env, ...env } });
+  return exec(process.execPath, ["-r", path.join(ROOT, "cli", "register.cjs"), SCRIPT, verb], { cwd: ROOT, env: { ...process.env, ...env } });
 }
 
 function envFor(n: NeonStandin, seconds: number): Record<string, string> {

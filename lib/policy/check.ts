@@ -1,0 +1,185 @@
+/**
+ * `drposture check`: the policy pack judging a stack offline, in seconds, with no cloud
+ * credentials. The program runs under realistic mocks (as for `pulumi preview`); the pack runs
+ * as its own process, started and driven exactly as the CLI drives it: GetAnalyzerInfo,
+ * Configure (pack config merged over schema defaults), ConfigureStack, Analyze per resource,
+ * AnalyzeStack once.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import type { Registration } from "../pulumi/registrations";
+import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel, type PackInfo } from "./policyPackHost";
+
+export interface Violation {
+  readonly policy: string;
+  readonly level: EnforcementLevel;
+  readonly urn: string;
+  readonly message: string;
+}
+
+export interface CheckResult {
+  readonly stack: string;
+  readonly project: string;
+  readonly pack: { name: string; version: string; policies: number; configFile: string | null };
+  readonly resources: Array<{ urn: string; type: string; name: string }>;
+  readonly violations: Violation[];
+}
+
+/** A problem with the program or its config: exit 2, not a policy verdict. */
+export class ProgramError extends Error {}
+
+export interface CheckOptions {
+  readonly cwd: string;
+  readonly stack: string;
+  readonly packDir: string;
+  /** Pack config file; default <packDir>/config/<stack>.json when it exists. */
+  readonly policyConfig?: string;
+}
+
+type PolicyConfigFile = Record<string, string | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
+
+/** Config sent to the pack: each policy's schema defaults, overridden by the config file. */
+export function mergePolicyConfig(info: PackInfo, file: PolicyConfigFile): Record<string, { enforcementLevel: EnforcementLevel; properties: Record<string, unknown> }> {
+  const known = new Set(info.policies.map((p) => p.name));
+  for (const name of Object.keys(file)) {
+    if (name !== "all" && !known.has(name)) throw new ProgramError(`policy config names an unknown policy "${name}" (known: ${[...known].join(", ")})`);
+  }
+  const all = typeof file.all === "string" ? file.all : undefined;
+  const out: Record<string, { enforcementLevel: EnforcementLevel; properties: Record<string, unknown> }> = {};
+  for (const p of info.policies) {
+    const defaults = Object.fromEntries(Object.entries(p.configSchema?.properties ?? {}).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default]));
+    const entry = file[p.name];
+    const level = String((typeof entry === "string" ? entry : entry?.enforcementLevel) ?? all ?? p.enforcementLevel);
+    const { enforcementLevel: _lvl, ...props } = typeof entry === "object" && entry ? entry : {};
+    if (!(ENFORCEMENT_LEVELS as readonly string[]).includes(level)) throw new ProgramError(`policy ${p.name}: unknown enforcement level "${level}"`);
+    out[p.name] = { enforcementLevel: level as EnforcementLevel, properties: { ...defaults, ...props } };
+  }
+  return out;
+}
+
+function programEntry(cwd: string): string {
+  const project = YAML.parse(readFileSync(path.join(cwd, "Pulumi.yaml"), "utf8")) as { main?: string };
+  const candidates = [project?.main, "index.ts", "index.js"].filter((x): x is string => !!x).map((m) => path.resolve(cwd, m));
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new ProgramError(`no program entry in ${cwd} (tried ${candidates.join(", ")})`);
+  return found;
+}
+
+function struct(value: Record<string, unknown>): unknown {
+  // Struct cannot hold undefined; drop it the way the engine's serialization does.
+  return protos().struct.Struct.fromJavaScript(JSON.parse(JSON.stringify(value)));
+}
+
+function options(r: Registration): unknown {
+  const o = new (protos().analyzer.AnalyzerResourceOptions)();
+  o.setProtect(r.protect);
+  o.setAdditionalsecretoutputsList(r.additionalSecretOutputs);
+  o.setParent(r.parent);
+  return o;
+}
+
+function analyzeRequest(r: Registration): unknown {
+  const req = new (protos().analyzer.AnalyzeRequest)();
+  req.setType(r.type);
+  req.setName(r.name);
+  req.setUrn(r.urn);
+  req.setProperties(struct(r.inputs));
+  req.setOptions(options(r));
+  return req;
+}
+
+function stackResource(r: Registration): unknown {
+  const res = new (protos().analyzer.AnalyzerResource)();
+  res.setType(r.type);
+  res.setName(r.name);
+  res.setUrn(r.urn);
+  res.setProperties(struct(r.state));
+  res.setOptions(options(r));
+  res.setParent(r.parent);
+  res.setDependenciesList(r.dependencies);
+  const deps = res.getPropertydependenciesMap();
+  for (const [k, urns] of Object.entries(r.propertyDependencies)) {
+    const d = new (protos().analyzer.AnalyzerPropertyDependencies)();
+    d.setUrnsList(urns);
+    deps.set(k, d);
+  }
+  return res;
+}
+
+/** Violations of one Analyze/AnalyzeStack response. Resource policies report without a URN
+ * (it is the resource analyzed); the SDK prefixes messages with the policy's description. */
+function diagnostics(res: any, urn = ""): Violation[] {
+  return res.getDiagnosticsList().map((d: any) => {
+    const description: string = d.getDescription();
+    const message: string = d.getMessage();
+    return {
+      policy: d.getPolicyname(),
+      level: ENFORCEMENT_LEVELS[d.getEnforcementlevel()] ?? "advisory",
+      urn: d.getUrn() || urn,
+      message: description && message.startsWith(`${description}\n`) ? message.slice(description.length + 1) : message,
+    };
+  });
+}
+
+/** DRPOSTURE_TRACE=1 prints where the time of a check goes (stderr). */
+const trace =
+  process.env.DRPOSTURE_TRACE === "1"
+    ? (what: string) => process.stderr.write(`[check +${Math.round(performance.now())}ms] ${what}\n`)
+    : () => undefined;
+
+export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
+  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
+  let fileConfig: PolicyConfigFile = {};
+  if (configFile) {
+    try {
+      fileConfig = JSON.parse(readFileSync(configFile, "utf8")) as PolicyConfigFile;
+    } catch (err) {
+      throw new ProgramError(`policy config ${configFile}: ${(err as Error).message}`);
+    }
+  }
+  // Start the pack while the program runs: they are independent processes until analysis.
+  const starting = PolicyPackHost.start(o.packDir);
+  starting.then(() => trace("policy pack serving"), () => undefined);
+  trace("policy pack spawned");
+  let run;
+  try {
+    const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
+    const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
+    const cfg = readStackConfig(o.cwd, o.stack);
+    const entry = programEntry(o.cwd);
+    trace("program runtime loaded");
+    run = await runProgramWithMocks(cfg, () => load(entry));
+    trace(`program evaluated: ${run.registrations.length} resources`);
+  } catch (err) {
+    (await starting.catch(() => null))?.stop();
+    throw err instanceof ProgramError ? err : new ProgramError((err as Error).message);
+  }
+  const host = await starting;
+  try {
+    const info = await host.info();
+    await host.configure(mergePolicyConfig(info, fileConfig));
+    const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
+    await host.configureStack(project, o.stack);
+    const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+    trace("pack configured");
+    const violations: Violation[] = [];
+    const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
+    for (const vs of perResource) violations.push(...vs);
+    const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
+    stackReq.setResourcesList(judged.map(stackResource));
+    trace("stack request built");
+    trace("resources analyzed");
+    violations.push(...diagnostics(await host.analyzeStack(stackReq)));
+    trace("stack analyzed");
+    return {
+      stack: o.stack,
+      project,
+      pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
+      resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
+      violations,
+    };
+  } finally {
+    host.stop();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What the stack says it backs up: the backup plan bound to each backup Worker (a `json`
+ * binding named BACKUP_PLAN), the Worker's cron triggers, and the assets a DisasterRecovery
+ * component declares. Policies read these facts from the program; the thresholds they compare
+ * them with come only from the policy pack's own config.
+ */
+import type { PolicyResource } from "@pulumi/policy";
+import { is, ofType, T } from "./resources";
+
+export interface PlannedAsset {
+  kind: string;
+  name: string;
+  rpoMinutes?: number;
+  cron: string;
+  binding?: string;
+}
+
+export interface BackupWorkerFacts {
+  script: PolicyResource;
+  plan: { assets: PlannedAsset[]; alerts?: { sns?: { topicArn?: string } } } | null;
+  bindings: Array<Record<string, any>>;
+  triggers: PolicyResource[];
+  crons: string[];
+}
+
+export const assetId = (a: { kind: string; name: string }) => `${a.kind}/${a.name}`;
+
+export function bindingsOf(script: PolicyResource): Array<Record<string, any>> {
+  const b = script.props.bindings;
+  return Array.isArray(b) ? (b as Array<Record<string, any>>) : [];
+}
+
+export function backupWorkers(resources: readonly PolicyResource[]): BackupWorkerFacts[] {
+  const triggers = ofType(resources, T.cronTrigger);
+  return ofType(resources, T.workersScript).map((script) => {
+    const bindings = bindingsOf(script);
+    const planBinding = bindings.find((b) => b.name === "BACKUP_PLAN");
+    let plan: BackupWorkerFacts["plan"] = null;
+    if (planBinding) {
+      const raw = planBinding.json ?? planBinding.text;
+      try {
+        plan = typeof raw === "string" ? JSON.parse(raw) : (raw ?? null);
+      } catch {
+        plan = null;
+      }
+    }
+    const own = triggers.filter(
+      (t) => t.props.scriptName === script.props.scriptName || (t.propertyDependencies?.scriptName ?? []).includes(script),
+    );
+    const crons = own.flatMap((t) => (Array.isArray(t.props.schedules) ? t.props.schedules : []).map((s: { cron: string }) => String(s.cron)));
+    return { script, plan, bindings, triggers: own, crons };
+  });
+}
+
+/** Every asset the stack declares as protected, with where it was declared. */
+export function protectedAssets(resources: readonly PolicyResource[]): Map<string, { asset: PlannedAsset; declaredBy: PolicyResource }> {
+  const out = new Map<string, { asset: PlannedAsset; declaredBy: PolicyResource }>();
+  for (const r of resources) {
+    if (!is(r, T.drComponent)) continue;
+    for (const a of (r.props.assets ?? []) as Array<{ kind: string; name: string; rpoMinutes?: number; backupCron: string }>) {
+      out.set(assetId(a), { asset: { kind: a.kind, name: a.name, ...(a.rpoMinutes !== undefined ? { rpoMinutes: a.rpoMinutes } : {}), cron: a.backupCron }, declaredBy: r });
+    }
+  }
+  for (const w of backupWorkers(resources)) {
+    for (const a of w.plan?.assets ?? []) if (!out.has(assetId(a))) out.set(assetId(a), { asset: a, declaredBy: w.script });
+  }
+  return out;
+}

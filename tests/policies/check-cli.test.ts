@@ -1,0 +1,129 @@
+/**
+ * `drposture check` end to end: the CLI runs a program under mocks and the real policy pack
+ * process over gRPC. Our prod and staging stacks pass; a hand-written stack fails each policy
+ * in turn, on the offending resource; a weakened Pulumi.prod.yaml is blocked.
+ */
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/program";
+
+const exec = promisify(execFile);
+const FIXTURE = path.join(ROOT, "tests", "fixtures", "handwritten");
+const PROD_CONFIG = path.join(ROOT, "policies", "config", "prod.json");
+
+interface CheckJson {
+  stack: string;
+  resources: Array<{ urn: string; type: string; name: string }>;
+  violations: Array<{ policy: string; level: string; urn: string; message: string }>;
+}
+
+async function check(args: string[]): Promise<{ code: number; json: CheckJson | null; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [path.join(ROOT, "cli", "bin.cjs"), "check", "--json", ...args], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, json: JSON.parse(stdout) as CheckJson, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, json: e.stdout ? (JSON.parse(e.stdout) as CheckJson) : null, stderr: e.stderr };
+  }
+}
+
+/** Runs `items` through `fn`, `n` at a time (each check is its own pair of processes). */
+async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+describe("drposture check", () => {
+  it.each(["prod", "staging"])("passes on the %s stack with its policy config", async (stack) => {
+    const r = await check(["--stack", stack]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json?.violations).toEqual([]);
+    expect(r.json?.stack).toBe(stack);
+    expect(r.json?.resources.length).toBeGreaterThan(40);
+    expect(r.json?.resources.every((x) => x.urn.startsWith(`urn:pulumi:${stack}::drposture::`))).toBe(true);
+  });
+
+  it("passes on the compliant hand-written stack", async () => {
+    const r = await check(["--cwd", FIXTURE, "--stack", "compliant", "--policy-config", PROD_CONFIG]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json?.violations).toEqual([]);
+  });
+
+  const cases: Array<[policy: string, offender: string]> = [
+    ["backup-frequency-meets-rpo", "orders-backup-crons"],
+    ["neon-restore-window", "neon-window"],
+    ["retention-minimums", "orders-backups-lifecycle"],
+    ["s3-object-lock", "orders-backups-lock"],
+    ["r2-bucket-lock", "orders-backups-r2-lock"],
+    ["s3-versioning", "orders-backups-versioning"],
+    ["s3-kms-encryption", "orders-backups-key"],
+    ["s3-no-public-access", "orders-backups-pab"],
+    ["backup-identity-least-privilege", "backup-writer-policy"],
+    ["copies-in-two-providers", "orders-backups"],
+    ["worker-secrets-are-secret", "orders-backup-worker"],
+    ["assets-covered", "orders-backup-worker"],
+  ];
+
+  it("rejects a hand-written stack that breaks each policy, with a violation on the offending resource", async () => {
+    const results = await pool(cases, 3, ([policy]) => check(["--cwd", FIXTURE, "--stack", policy, "--policy-config", PROD_CONFIG]));
+    cases.forEach(([policy, offender], i) => {
+      const r = results[i] as Awaited<ReturnType<typeof check>>;
+      expect(r.code, `${policy}: ${r.stderr}`).toBe(1);
+      const vs = r.json?.violations ?? [];
+      expect(new Set(vs.map((v) => v.policy)), policy).toEqual(new Set([policy]));
+      expect(vs.every((v) => v.level === "mandatory")).toBe(true);
+      const urn = r.json?.resources.find((x) => x.name === offender)?.urn;
+      expect(urn, `${policy}: no resource ${offender}`).toBeDefined();
+      expect(vs.map((v) => v.urn), policy).toContain(urn);
+      for (const v of vs) expect(v.message.length, policy).toBeGreaterThan(20);
+    });
+  }, 300_000);
+
+  it("blocks a weakened Pulumi.prod.yaml: shorter Neon window, fewer days, slower cron", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "drposture-weak-"));
+    copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    const weakened = prod
+      .replace("restoreWindowDays: 14", "restoreWindowDays: 7")
+      .replace("daily: 35", "daily: 14")
+      .replace(/(name: sessions\n\s+namespaceId: \w+\n\s+)rpoMinutes: 15/, "$1rpoMinutes: 60");
+    expect(weakened).not.toBe(prod);
+    writeFileSync(path.join(dir, "Pulumi.prod.yaml"), weakened);
+    writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
+    const r = await check(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
+    expect(r.code).toBe(1);
+    const byPolicy = new Map((r.json?.violations ?? []).map((v) => [v.policy, v.message]));
+    expect(byPolicy.get("neon-restore-window")).toMatch(/7 days; the minimum is 14/);
+    expect(byPolicy.get("retention-minimums")).toMatch(/daily backups after 14 days; the minimum is 30/);
+    expect(byPolicy.get("backup-frequency-meets-rpo")).toMatch(/kv\/sessions is backed up at most every 60 min .* allowed RPO is 15 min/);
+  });
+
+  it("exits 2 with the config path when the program's config is invalid", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "drposture-bad-"));
+    copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    writeFileSync(path.join(dir, "Pulumi.prod.yaml"), readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("daily: 35", "daily: 0"));
+    writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
+    const r = await check(["--cwd", dir, "--stack", "prod"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("drposture:retention.daily: must be >= 1, got 0");
+  });
+
+  it("exits 2 for a stack that does not exist", async () => {
+    const r = await check(["--stack", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no stack config .*Pulumi\.nope\.yaml/);
+  });
+});
