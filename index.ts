@@ -17,6 +17,9 @@ export const kmsKeyArn = dr.vault.kmsKeyArn;
 export const writerArn = dr.access.s3.writer.userArn;
 export const verifierArn = dr.access.s3.verifier.userArn;
 export const restorerArn = dr.access.s3.restorer.userArn;
+// The writer's key is also the nightly pg_dump workflow's (.github/workflows/pg-backup.yml).
+export const writerAccessKeyId = dr.access.s3.writer.accessKeyId;
+export const writerSecretAccessKey = dr.access.s3.writer.secretAccessKey;
 export const verifierAccessKeyId = dr.access.s3.verifier.accessKeyId;
 export const verifierSecretAccessKey = dr.access.s3.verifier.secretAccessKey;
 export const restorerAccessKeyId = dr.access.s3.restorer.accessKeyId;
@@ -34,3 +37,11 @@ export const backupCrons = dr.worker.crons;
 export const encryptionKeyId = dr.worker.keyId;
 export const encryptionKeyEscrow = dr.worker.escrowSecretArn;
 export const rpoRtoTable = dr.rpoRtoTable;
+// URNs the runbook's "leaked key" scenario passes to `pulumi up --replace`.
+export const credentialUrns = {
+  s3Writer: dr.access.s3.writer.keyUrn,
+  s3Verifier: dr.access.s3.verifier.keyUrn,
+  s3Restorer: dr.access.s3.restorer.keyUrn,
+  r2Writer: dr.access.r2.writer.tokenUrn,
+  r2Reader: dr.access.r2.reader.tokenUrn,
+};

@@ -3,9 +3,17 @@
  * failure, 2 usage or input error (see exitCodes.ts).
  */
 import { Command, CommanderError } from "commander";
+import { registerBackup } from "./commands/backup";
 import { registerCheck } from "./commands/check";
+import { registerDrill } from "./commands/drill";
+import { registerListVerify } from "./commands/listVerify";
 import { registerPosture } from "./commands/posture";
+import { registerRestore } from "./commands/restore";
+import { registerRunbook } from "./commands/runbook";
 import { CliError, EXIT } from "./exitCodes";
+
+/** Errors that mean bad input (exit 2): named, so main.ts need not load their modules. */
+const USAGE_ERRORS = new Set(["PostureConfigError", "StackConfigError", "StoreSpecError", "KeySourceError", "RestoreInputError", "FixtureError"]);
 
 export function buildProgram(): Command {
   const program = new Command("drposture")
@@ -14,6 +22,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerPosture(program);
   registerCheck(program);
+  registerBackup(program);
+  registerListVerify(program);
+  registerRestore(program);
+  registerDrill(program);
+  registerRunbook(program);
   return program;
 }
 
@@ -27,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`drposture: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof Error && (err.name === "PostureConfigError" || err.name === "StackConfigError")) {
+    if (err instanceof Error && USAGE_ERRORS.has(err.name)) {
       process.stderr.write(`drposture: ${err.message}\n`);
       return EXIT.usage;
     }

@@ -41,6 +41,8 @@ export interface BackupAccessArgs {
 
 export interface S3Credentials {
   readonly userArn: pulumi.Output<string>;
+  /** URN of the access key resource: `pulumi up --replace <urn>` rotates it. */
+  readonly keyUrn: pulumi.Output<string>;
   readonly accessKeyId: pulumi.Output<string>;
   readonly secretAccessKey: pulumi.Output<string>;
 }
@@ -48,6 +50,8 @@ export interface S3Credentials {
 /** R2's S3-compatible credentials derived from an account token. */
 export interface R2Credentials {
   readonly tokenId: pulumi.Output<string>;
+  /** URN of the account token resource: `pulumi up --replace <urn>` rotates it. */
+  readonly tokenUrn: pulumi.Output<string>;
   readonly accessKeyId: pulumi.Output<string>;
   readonly secretAccessKey: pulumi.Output<string>;
 }
@@ -77,7 +81,7 @@ export class BackupAccess extends pulumi.ComponentResource {
       );
       new aws.iam.UserPolicy(`${name}-${role}-policy`, { user: user.name, policy: policies[role] }, parent);
       const key = new aws.iam.AccessKey(`${name}-${role}-key`, { user: user.name }, { ...parent, additionalSecretOutputs: ["secret"] });
-      s3[role] = { userArn: user.arn, accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
+      s3[role] = { userArn: user.arn, keyUrn: key.urn, accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
     }
     this.s3 = s3;
 
@@ -107,6 +111,7 @@ export class BackupAccess extends pulumi.ComponentResource {
       // R2's S3 API: access key id = token id, secret = SHA-256 of the token value.
       return {
         tokenId: t.id,
+        tokenUrn: t.urn,
         accessKeyId: t.id,
         secretAccessKey: pulumi.secret(t.value.apply((v) => createHash("sha256").update(v ?? "").digest("hex"))),
       };

@@ -16,6 +16,7 @@ import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
 import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan } from "../lib/backup/plan";
 import { REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
+import { resourceNames } from "../lib/posture/naming";
 import { bundleWorker } from "../lib/worker/bundle";
 
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
@@ -84,7 +85,7 @@ export class BackupWorker extends pulumi.ComponentResource {
       `${name}-key-escrow`,
       {
         region: args.s3Bucket.region,
-        name: pulumi.interpolate`drposture/${p.stack}/data-encryption-key`,
+        name: resourceNames(pulumi.getProject(), p.stack).escrowSecret,
         description: "dr-posture backup data-encryption key (escrow): restores need it when Pulumi state is gone",
         recoveryWindowInDays: 30,
       },

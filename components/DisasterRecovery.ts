@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Posture } from "../lib/posture/model";
+import { resourceNames } from "../lib/posture/naming";
 import type { PostureSecrets } from "../lib/posture/pulumiConfig";
 import { AlertRules } from "./AlertRules";
 import { BackupAccess } from "./BackupAccess";
@@ -44,7 +45,8 @@ export class DisasterRecovery extends pulumi.ComponentResource {
     const p = args.posture;
     super(DisasterRecovery.__pulumiType, name, postureInputs(p), opts);
     const parent = { parent: this };
-    const namePrefix = `drp-${pulumi.getProject()}-${p.stack}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 40);
+    const names = resourceNames(pulumi.getProject(), p.stack);
+    const namePrefix = names.prefix;
     const tags = { "drposture:stack": p.stack, "drposture:environment": p.environment };
 
     this.vault = new BackupVault(
@@ -95,7 +97,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
       `${name}-worker`,
       {
         posture: p,
-        scriptName: `${namePrefix}-backup`,
+        scriptName: names.worker,
         r2Bucket: { name: this.vault.r2BucketName, jurisdiction: this.vault.r2Jurisdiction },
         s3Bucket: { name: this.vault.s3BucketName, region: p.vault.s3Region },
         s3Writer: this.access.s3.writer,

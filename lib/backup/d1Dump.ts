@@ -28,6 +28,8 @@ export interface SchemaObject {
 
 export interface DumpTable {
   name: string;
+  /** Columns dumped, in order. A rowid table without an INTEGER PRIMARY KEY alias starts with
+   * "rowid", so restored rows keep their rowids (FTS tables, rowid references). */
   columns: string[];
   /** How pages are ordered: by rowid, or by primary key (WITHOUT ROWID tables). */
   rowKey: "rowid" | "pk";
@@ -52,14 +54,17 @@ export async function readSchema(db: SqlReader): Promise<{ objects: SchemaObject
   const tables: DumpTable[] = [];
   for (const t of list) {
     if (t.schema !== "main" || (t.type !== "table" && t.type !== "virtual") || INTERNAL(t.name)) continue;
-    const info = (await db.all(`PRAGMA table_info(${quoteIdent(t.name)})`)) as Array<{ name: string; pk: number }>;
+    const info = (await db.all(`PRAGMA table_info(${quoteIdent(t.name)})`)) as Array<{ name: string; pk: number; type: string }>;
     const sql = objects.find((o) => o.name === t.name)?.sql ?? "";
     const virtual = t.type === "virtual";
     const content = virtual ? /content\s*=\s*(['"]?)([^'",)]*)\1/i.exec(sql) : null;
     const withoutRowid = /\bWITHOUT\s+ROWID\b/i.test(sql);
+    const pks = info.filter((c) => c.pk > 0);
+    const rowidAlias = pks.length === 1 && /^integer$/i.test(pks[0]?.type ?? "");
+    const keepRowid = !withoutRowid && !rowidAlias && !info.some((c) => /^(rowid|_rowid_|oid)$/i.test(c.name));
     tables.push({
       name: t.name,
-      columns: info.map((c) => c.name),
+      columns: [...(keepRowid ? ["rowid"] : []), ...info.map((c) => c.name)],
       rowKey: withoutRowid ? "pk" : "rowid",
       pkColumns: info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name),
       virtual,

@@ -12,8 +12,9 @@
  * held back (to learn whether it is the last) plus the one being filled.
  */
 import { createHash, type Hash } from "node:crypto";
-import { asBytes, bytesEqual, concatBytes, fromHex, randomBytes, textEncoder, toHex, u64be, type Bytes } from "./bytes";
-import { deriveArtifactKey, type MasterKey } from "./keys";
+import { bytesEqual, concatBytes, fromHex, randomBytes, textEncoder, toHex, u64be, type Bytes } from "./bytes";
+import { artifactAead, type ChunkAead } from "./chunkAead";
+import type { MasterKey } from "./keys";
 
 export const MAGIC = textEncoder.encode("DRPENC01");
 export const FORMAT_VERSION = 1;
@@ -131,7 +132,8 @@ export function encryptArtifact(master: MasterKey, options: EncryptOptions = {})
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const artifactId = options.artifactId ?? randomBytes(16);
   const header = buildHeader(chunkSize, artifactId, master.id);
-  const keyPromise = deriveArtifactKey(master, artifactId, "encrypt");
+  const aeadPromise = artifactAead(master, artifactId, "encrypt");
+  aeadPromise.catch(() => undefined);
   const chunker = new Chunker(chunkSize);
   const plainHash: Hash = createHash("sha256");
   const cipherHash: Hash = createHash("sha256");
@@ -152,10 +154,9 @@ export function encryptArtifact(master: MasterKey, options: EncryptOptions = {})
     controller.enqueue(bytes);
   };
   const seal = async (controller: TransformStreamDefaultController<Uint8Array>, chunk: Uint8Array, final: boolean) => {
-    const key = await keyPromise;
-    const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce(index), additionalData: aad(header, index, final) }, key, asBytes(chunk));
+    const ct = await (await aeadPromise).seal(nonce(index), aad(header, index, final), chunk);
     index++;
-    emit(controller, new Uint8Array(ct));
+    emit(controller, ct);
   };
 
   const stream = new TransformStream<Uint8Array, Uint8Array>({
@@ -209,7 +210,7 @@ export function decryptArtifact(master: MasterKey, expected: ExpectedArtifact = 
 } {
   let header: Header | null = null;
   let headerBuf: Uint8Array = new Uint8Array(0);
-  let key: CryptoKey | null = null;
+  let aead: ChunkAead | null = null;
   let chunker: Chunker | null = null;
   const plainHash: Hash = createHash("sha256");
   const cipherHash: Hash = createHash("sha256");
@@ -226,10 +227,7 @@ export function decryptArtifact(master: MasterKey, expected: ExpectedArtifact = 
 
   const open = async (sealed: Uint8Array, final: boolean): Promise<Uint8Array> => {
     const h = header as Header;
-    const tryOpen = async (asFinal: boolean) =>
-      new Uint8Array(
-        await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(index), additionalData: aad(h.bytes, index, asFinal) }, key as CryptoKey, asBytes(sealed)),
-      );
+    const tryOpen = (asFinal: boolean) => (aead as ChunkAead).open(nonce(index), aad(h.bytes, index, asFinal), sealed);
     try {
       return await tryOpen(final);
     } catch {
@@ -260,7 +258,7 @@ export function decryptArtifact(master: MasterKey, expected: ExpectedArtifact = 
           if (expected.artifactId && expected.artifactId !== toHex(header.artifactId)) {
             throw new ArtifactIntegrityError(`${label}: artifact id ${toHex(header.artifactId)} is not the one the manifest names (${expected.artifactId})`, "mismatch");
           }
-          key = await deriveArtifactKey(master, header.artifactId, "decrypt");
+          aead = await artifactAead(master, header.artifactId, "decrypt");
           chunker = new Chunker(header.chunkSize + TAG_BYTES);
           rest = headerBuf.subarray(HEADER_BYTES);
         }

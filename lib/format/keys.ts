@@ -39,7 +39,7 @@ export async function importMasterKey(material: Uint8Array | string): Promise<Ma
   if (raw.byteLength !== KEY_BYTES) throw new KeyError("encryption key must be 32 bytes");
   const idKey = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const id = toHex(new Uint8Array(await crypto.subtle.sign("HMAC", idKey, textEncoder.encode("drposture/v1/key-id"))).subarray(0, 8));
-  const hkdf = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
+  const hkdf = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey", "deriveBits"]);
   const macKey = await crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: textEncoder.encode("drposture/v1/manifest-mac") },
     hkdf,
@@ -58,4 +58,14 @@ export function deriveArtifactKey(master: MasterKey, artifactId: Uint8Array, usa
     false,
     [usage],
   );
+}
+
+/** The same artifact key as raw bytes, for node:crypto's cipher (chunkAead.ts). */
+export async function deriveArtifactKeyBytes(master: MasterKey, artifactId: Uint8Array): Promise<Uint8Array> {
+  const bits = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: asBytes(artifactId), info: textEncoder.encode("drposture/v1/artifact") },
+    master.hkdf,
+    256,
+  );
+  return new Uint8Array(bits);
 }

@@ -52,7 +52,9 @@ export interface Manifest {
   readonly mac?: string;
 }
 
-export class ManifestError extends Error {}
+export class ManifestError extends Error {
+  override readonly name = "ManifestError";
+}
 
 /** JSON with object keys sorted at every level: the bytes the MAC covers. */
 export function canonicalJson(value: unknown): string {

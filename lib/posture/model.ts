@@ -83,6 +83,8 @@ export interface Posture {
     readonly webhookFormat: PostureConfig["alerts"]["webhookFormat"];
     readonly hasWebhook: boolean;
   };
+  /** Environment-wide targets, for assets the config does not list (drill fixtures). */
+  readonly defaults: { readonly rpoMinutes: number; readonly rtoMinutes: number };
   /** Cron triggers of the backup Worker: the minimal set, each with the assets it backs up. */
   readonly cronSchedule: readonly CronGroup[];
   readonly hasNeonApiKey: boolean;
@@ -171,6 +173,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
       webhookFormat: cfg.alerts.webhookFormat,
       hasWebhook: cfg.alertWebhookUrl !== undefined,
     },
+    defaults: { rpoMinutes: rpoDefault, rtoMinutes: rtoDefault },
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
   };

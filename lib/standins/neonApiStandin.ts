@@ -10,6 +10,7 @@
  *   POST      /projects/{project_id}/branches/{branch_id}/snapshot
  *   GET       /projects/{project_id}/snapshots
  *   GET       /projects/{project_id}/branches
+ *   GET       /projects/{project_id}/branches/{branch_id}
  *   POST      /projects/{project_id}/branches/{branch_id}/restore
  */
 import { randomBytes } from "node:crypto";
@@ -97,7 +98,8 @@ export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "api
     apiKey: init.apiKey ?? "standin-key",
     projectId: init.projectId ?? "standin-project-000001",
     historyRetentionSeconds: init.historyRetentionSeconds ?? 86_400,
-    branches: [{ id: branchId, name: "main", created_at: new Date().toISOString() }],
+    // A long-lived main branch, older than any restore window.
+    branches: [{ id: branchId, name: "main", created_at: new Date(Date.now() - 60 * 86_400_000).toISOString() }],
     schedules: {},
     snapshots: [],
     requests: [],
@@ -142,6 +144,8 @@ export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "api
     }
     if (rest === "snapshots" && m === "GET") return [200, { snapshots: state.snapshots }];
     if (rest === "branches" && m === "GET") return [200, { branches: state.branches }];
+    const one = /^branches\/([^/]+)$/.exec(rest);
+    if (one && m === "GET") return [200, { branch: branch(one[1] as string) }];
 
     const b = /^branches\/([^/]+)\/(backup_schedule|snapshot|restore)$/.exec(rest);
     if (b) {

@@ -12,9 +12,11 @@ export class R2Storage implements BackupStorage {
   }
 
   async put(key: string, body: Body, options: PutOptions = {}): Promise<ObjectInfo> {
+    const http = { ...(options.httpMetadata ?? {}), ...(options.contentType ? { contentType: options.contentType } : {}) };
+    const custom = { ...(options.tags ?? {}), ...(options.customMetadata ?? {}) };
     const opts: R2PutOptions = {
-      ...(options.contentType ? { httpMetadata: { contentType: options.contentType } } : {}),
-      ...(options.tags ? { customMetadata: { ...options.tags } } : {}),
+      ...(Object.keys(http).length ? { httpMetadata: http } : {}),
+      ...(Object.keys(custom).length ? { customMetadata: custom } : {}),
     };
     if (!(body instanceof ReadableStream)) {
       const obj = await this.bucket.put(key, body, opts);

@@ -71,8 +71,15 @@ export class S3Storage implements BackupStorage {
   }
 
   private objectHeaders(options: PutOptions): Record<string, string> {
+    const http = options.httpMetadata ?? {};
+    const httpHeaders: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ contentType: "content-type", cacheControl: "cache-control", contentDisposition: "content-disposition", contentEncoding: "content-encoding", contentLanguage: "content-language" })) {
+      if (http[k]) httpHeaders[v] = http[k] as string;
+    }
     return {
       ...(options.contentType ? { "content-type": options.contentType } : {}),
+      ...httpHeaders,
+      ...Object.fromEntries(Object.entries(options.customMetadata ?? {}).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, encodeURIComponent(v)])),
       ...(options.tags && Object.keys(options.tags).length ? { "x-amz-tagging": tagging(options.tags) } : {}),
       ...(options.retainUntil
         ? { "x-amz-object-lock-mode": options.lockMode ?? "COMPLIANCE", "x-amz-object-lock-retain-until-date": options.retainUntil.toISOString() }

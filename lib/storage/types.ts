@@ -5,6 +5,11 @@
  */
 export interface PutOptions {
   readonly contentType?: string;
+  /** HTTP metadata of a restored object: contentType, cacheControl, contentDisposition,
+   * contentEncoding, contentLanguage. */
+  readonly httpMetadata?: Readonly<Record<string, string>>;
+  /** User metadata of a restored object (R2 custom metadata, S3 x-amz-meta-*). */
+  readonly customMetadata?: Readonly<Record<string, string>>;
   /** S3 object tags (the staleness alarm counts manifests by tag); R2 custom metadata. */
   readonly tags?: Readonly<Record<string, string>>;
   /** Object Lock retain-until date for this object (S3). R2 locks by bucket rules instead. */

@@ -1,0 +1,58 @@
+/** `drposture backup postgres`: the independent pg_dump backup of Neon, outside Neon. */
+import type { Command } from "commander";
+import { CliError, EXIT } from "../exitCodes";
+import { loadStackPosture } from "./posture";
+import { progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
+import { PROJECT_ROOT } from "./check";
+
+interface Opts extends StoreKeyOptions {
+  url: string;
+  stack: string;
+  cwd: string;
+  asset?: string;
+  pgDump?: string;
+}
+
+export function registerBackup(program: Command): void {
+  const backup = program.command("backup").description("take a backup from outside Cloudflare (the Worker backs up D1, KV and R2 itself)");
+  withStoreAndKey(
+    backup
+      .command("postgres")
+      .description("pg_dump (custom format) streamed through the encrypted format into every --store: the first gets it, the others a copy; manifest last")
+      .requiredOption("--url <url>", "Postgres connection string (the Neon branch to back up)")
+      .option("--stack <name>", "stack whose posture gives the asset, tiers and lock mode", "prod")
+      .option("--cwd <dir>", "project directory", PROJECT_ROOT)
+      .option("--asset <name>", "asset name (default: the stack's neon.databaseName)")
+      .option("--pg-dump <path>", "pg_dump binary (default: the newest installed)"),
+  ).action(async (o: Opts) => {
+    const posture = loadStackPosture(o.cwd, o.stack);
+    const neon = posture.assets.find((a) => a.kind === "neon");
+    const name = o.asset ?? neon?.name;
+    if (!name) throw new CliError(`stack ${o.stack} declares no Neon asset; pass --asset`, EXIT.usage);
+    const { stores, master } = await storesAndKey(o);
+    const { backupPostgres } = require("../../lib/backup/postgresBackup") as typeof import("../../lib/backup/postgresBackup");
+    const bar = progressBar("pg_dump", !o.json);
+    const tierDays = Object.fromEntries(posture.tiers.map((t) => [t.tier, t.retentionDays])) as Record<"daily" | "weekly" | "monthly", number>;
+    try {
+      const { manifest, key } = await backupPostgres({
+        url: o.url,
+        stores,
+        master,
+        stack: posture.stack,
+        asset: { kind: "neon", name },
+        sourceId: neon?.sourceId ?? new URL(o.url).hostname,
+        tierDays,
+        lockMode: posture.vault.objectLockMode,
+        ...(o.pgDump ? { pgDump: o.pgDump } : {}),
+        onProgress: (n) => bar.update(n),
+      });
+      bar.stop();
+      if (o.json) process.stdout.write(`${JSON.stringify({ backupId: manifest.backupId, tier: manifest.tier, manifest: key, bytes: manifest.counts.bytes, stores: stores.map((s) => s.label) })}\n`);
+      else process.stdout.write(`backup ${manifest.backupId} (${manifest.tier}) of neon/${name}: ${manifest.counts.bytes} bytes dumped, committed to ${stores.map((s) => s.label).join(", ")}\n`);
+    } catch (err) {
+      bar.stop();
+      if ((err as Error).name === "PostgresBackupError") throw new CliError((err as Error).message, EXIT.failed);
+      throw err;
+    }
+  });
+}

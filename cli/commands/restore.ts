@@ -1,0 +1,136 @@
+/** `drposture restore KIND`: bring an asset back from a store into a target. */
+import { Option, type Command } from "commander";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import type { AssetKind } from "../../lib/format/layout";
+import type { RestoreMode, RestoreOptions, RestoreReport } from "../../lib/restore/modes";
+import { CliError, EXIT } from "../exitCodes";
+import { progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
+
+interface Opts extends StoreKeyOptions {
+  from: string;
+  to: string;
+  asset?: string;
+  validateOnly?: boolean;
+  only?: string;
+  mode: RestoreMode;
+  jobs: string;
+  project?: string;
+  neonApiUrl: string;
+  presentKeys?: string;
+}
+
+const TARGET_HELP = `where to restore:
+  d1        file:PATH.sql (for wrangler d1 execute --remote --file) | local:DIR#DATABASE_ID (wrangler dev state)
+  kv        file:PATH.json (for wrangler kv bulk put; --present-keys for skip) | local:DIR#NAMESPACE_ID
+  r2        s3://BUCKET?region=R | r2://ACCOUNT/BUCKET | a directory | local:DIR#BUCKET
+  postgres  a connection string (postgres://...)
+  neon      the branch id to restore in place (--project, NEON_API_KEY)`;
+
+function parseLocal(to: string): { dir: string; id: string } {
+  const m = /^local:(.+)#(.+)$/.exec(to);
+  if (!m) throw new CliError(`--to ${to}: expected local:DIR#ID`, EXIT.usage);
+  return { dir: path.resolve(m[1] as string), id: m[2] as string };
+}
+
+/** The output of `wrangler kv key list`: a JSON array of {"name", ...}. */
+function readPresentKeys(file: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new CliError(`--present-keys ${file}: ${(err as Error).message}`, EXIT.usage);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((k) => typeof (k as { name?: unknown })?.name === "string")) {
+    throw new CliError(`--present-keys ${file}: expected the JSON array that \`wrangler kv key list\` prints ([{"name": ...}, ...])`, EXIT.usage);
+  }
+  return parsed.map((k) => (k as { name: string }).name);
+}
+
+async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOptions): Promise<RestoreReport | Record<string, unknown>> {
+  if (kind === "neon") {
+    const { restoreNeonBranch } = require("../../lib/restore/neonRestore") as typeof import("../../lib/restore/neonRestore");
+    const apiKey = process.env.NEON_API_KEY;
+    if (!apiKey || !o.project) throw new CliError("restore neon needs --project and NEON_API_KEY", EXIT.usage);
+    const t = new Date(o.from);
+    if (Number.isNaN(t.getTime())) throw new CliError(`--from ${o.from}: a Neon restore needs a point in time (ISO 8601)`, EXIT.usage);
+    return { ...(await restoreNeonBranch({ apiKey, apiUrl: o.neonApiUrl, projectId: o.project, branchId: o.to, timestamp: t, validateOnly: !!o.validateOnly })) };
+  }
+  if (!o.asset) throw new CliError("--asset <name> is needed (the asset's name in the backups, e.g. app-db)", EXIT.usage);
+  const { stores, master } = await storesAndKey(o);
+  const store = stores[0] as NonNullable<(typeof stores)[0]>;
+  const { resolveBackup } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
+  const backupKind = kind === "postgres" ? "neon" : kind;
+  const r = await resolveBackup(store, master, { kind: backupKind, name: o.asset }, o.from);
+  if (!o.json) process.stderr.write(`restoring ${backupKind}/${o.asset} from backup ${r.manifest.backupId} (${r.manifest.tier}, source point ${r.manifest.sourcePointInTime}) in ${store.label}\n`);
+
+  if (kind === "postgres") {
+    const { restorePostgres } = require("../../lib/restore/postgresRestore") as typeof import("../../lib/restore/postgresRestore");
+    return restorePostgres(store, master, r, o.to, { ...options, jobs: Number(o.jobs) });
+  }
+  const { openArtifact, readLines } = require("../../lib/backup/artifacts") as typeof import("../../lib/backup/artifacts");
+  const local = o.to.startsWith("local:") ? parseLocal(o.to) : null;
+  const { openLocalBindings } = require("../../lib/local/localBindings") as typeof import("../../lib/local/localBindings");
+  const bindings = local ? await openLocalBindings(local.dir, kind, local.id) : null;
+  try {
+    if (kind === "d1") {
+      const d1 = require("../../lib/restore/d1Restore") as typeof import("../../lib/restore/d1Restore");
+      const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : o.to.startsWith("file:") ? d1.sqlFileSink(o.to.slice(5), o.mode) : null;
+      if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
+      async function* lines() {
+        for (const a of r.manifest.artifacts.filter((x) => x.role === "d1-rows")) yield* readLines(await openArtifact(store, master, a));
+      }
+      const report = await d1.restoreD1(lines(), sink, options);
+      await sink.close?.();
+      return report;
+    }
+    if (kind === "kv") {
+      const kv = require("../../lib/restore/kvRestore") as typeof import("../../lib/restore/kvRestore");
+      const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : o.to.startsWith("file:") ? kv.wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined) : null;
+      if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
+      return kv.restoreKv(store, master, r, sink, options);
+    }
+    const r2 = require("../../lib/restore/r2Restore") as typeof import("../../lib/restore/r2Restore");
+    const { openStore } = require("../../lib/restore/stores") as typeof import("../../lib/restore/stores");
+    const sink = bindings ? r2.bindingR2Sink((await bindings.r2()) as never, o.to) : r2.storageR2Sink(openStore(o.to));
+    return r2.restoreR2(store, master, r, sink, options);
+  } finally {
+    await bindings?.dispose();
+  }
+}
+
+export function registerRestore(program: Command): void {
+  withStoreAndKey(
+    program
+      .command("restore")
+      .description("restore an asset from a backup; refuses to overwrite unless --mode says so")
+      .argument("<kind>", "d1 | kv | r2 | postgres | neon")
+      .requiredOption("--from <which>", 'backup to restore: "latest", a backup id, a manifest key, or an ISO time (newest at or before it)', "latest")
+      .requiredOption("--to <target>", TARGET_HELP)
+      .option("--asset <name>", "asset name in the backups (e.g. app-db, sessions)")
+      .option("--validate-only", "fetch, verify and decode everything; write nothing")
+      .option("--only <name>", "d1: one table; kv, r2: a key prefix; postgres: one table")
+      .addOption(new Option("--mode <mode>", "what to do about data already in the target").choices(["fail", "skip", "overwrite", "clear"]).default("fail"))
+      .option("--jobs <n>", "parallel pg_restore jobs", "2")
+      .option("--present-keys <file>", "kv into file:: the namespace's keys (`wrangler kv key list` output), so fail and skip see what exists")
+      .option("--project <id>", "Neon project id (restore neon)")
+      .option("--neon-api-url <url>", "Neon API base URL", "https://console.neon.tech/api/v2"),
+    "where the backups are (the first one is used): s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory",
+  ).action(async (kind: string, o: Opts) => {
+    if (!["d1", "kv", "r2", "postgres", "neon"].includes(kind)) throw new CliError(`unknown kind "${kind}" (d1, kv, r2, postgres, neon)`, EXIT.usage);
+    const bar = progressBar(`restore ${kind}`, !o.json);
+    const t = performance.now();
+    try {
+      const report = await runKind(kind as AssetKind | "postgres", o, { mode: o.mode, validateOnly: !!o.validateOnly, ...(o.only ? { only: o.only } : {}), onProgress: (d, total) => bar.update(d, total) });
+      bar.stop();
+      const seconds = (performance.now() - t) / 1000;
+      if (o.json) process.stdout.write(`${JSON.stringify({ kind, ...report, seconds })}\n`);
+      else process.stdout.write(`${o.validateOnly ? "validated (nothing written)" : "restored"}: ${JSON.stringify(report)} in ${seconds.toFixed(1)} s\n`);
+    } catch (err) {
+      bar.stop();
+      const name = (err as Error).name;
+      if (["RestoreRefusedError", "ArtifactIntegrityError", "ManifestError", "StorageError"].includes(name)) throw new CliError((err as Error).message, EXIT.failed);
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Throwaway PostgreSQL clusters (the Debian packages' initdb/pg_ctl) for the drill, the tests
+ * and the benchmark: a fresh data directory, trust auth on 127.0.0.1, a free port, stopped and
+ * removed afterwards. When running as root, the server runs as the `postgres` user (PostgreSQL
+ * refuses to run as root).
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+const exec = promisify(execFile);
+
+/** Directory holding initdb, pg_ctl, pg_dump and pg_restore; newest major version first. */
+export function pgBinDir(): string {
+  const tools = ["initdb", "pg_ctl", "pg_dump", "pg_restore", "postgres"];
+  const candidates: string[] = [];
+  if (existsSync("/usr/lib/postgresql")) {
+    for (const v of readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))) candidates.push(`/usr/lib/postgresql/${v}/bin`);
+  }
+  candidates.push(...(process.env.PATH ?? "").split(":"));
+  const found = candidates.find((d) => tools.every((t) => existsSync(path.join(d, t))));
+  if (!found) throw new Error("PostgreSQL binaries (initdb, pg_ctl, pg_dump, pg_restore) not found; run `node scripts/setup.mjs` or apt-get install postgresql");
+  return found;
+}
+
+export const pgTool = (name: string) => path.join(pgBinDir(), name);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const asRoot = () => process.getuid?.() === 0;
+
+/** Runs a server-side tool as the postgres user when we are root. */
+function serverCmd(tool: string, args: string[]): [string, string[]] {
+  return asRoot() ? ["runuser", ["-u", "postgres", "--", pgTool(tool), ...args]] : [pgTool(tool), args];
+}
+
+export interface PgCluster {
+  readonly port: number;
+  readonly dir: string;
+  /** postgres://postgres@127.0.0.1:<port>/<db> */
+  url(database?: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startPgCluster(): Promise<PgCluster> {
+  const dir = mkdtempSync(path.join(tmpdir(), "drposture-pg-"));
+  const data = path.join(dir, "data");
+  if (asRoot()) {
+    const ids = execFileSync("id", ["-u", "postgres"]).toString().trim();
+    const gid = execFileSync("id", ["-g", "postgres"]).toString().trim();
+    chownSync(dir, Number(ids), Number(gid));
+  }
+  const port = await freePort();
+  const [initCmd, initArgs] = serverCmd("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+  await exec(initCmd, initArgs);
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=2GB`;
+  const [ctl, ctlArgs] = serverCmd("pg_ctl", ["-D", data, "-o", opts, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
+  await exec(ctl, ctlArgs);
+  return {
+    port,
+    dir,
+    url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    stop: async () => {
+      const [c, a] = serverCmd("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
+      await exec(c, a).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

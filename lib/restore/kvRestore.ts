@@ -1,0 +1,146 @@
+/**
+ * KV restore: a full backup, or a full backup plus the differential chained to it, merged in
+ * key order as two streams (memory does not grow with the namespace). Values are written as
+ * bytes with their metadata and expiration; keys whose expiration has passed are skipped (KV
+ * would refuse them).
+ * Sinks: a KV binding (Worker, Miniflare, `wrangler dev` state) or a JSON file in the format
+ * `wrangler kv bulk put` reads.
+ */
+import { createWriteStream, existsSync } from "node:fs";
+import { openArtifact, readLines } from "../backup/artifacts";
+import { compareUtf8, type KvEntryRecord } from "../backup/kvRecords";
+import { fromBase64 } from "../format/bytes";
+import type { MasterKey } from "../format/keys";
+import type { Manifest } from "../format/manifest";
+import type { BackupStorage } from "../storage/types";
+import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import type { Resolved } from "./resolve";
+
+export interface KvSink {
+  readonly label: string;
+  keys(prefix: string): AsyncIterable<string>;
+  put(key: string, value: Uint8Array, options: { metadata?: unknown; expiration?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+async function* entriesOf(store: BackupStorage, master: MasterKey, m: Manifest): AsyncGenerator<KvEntryRecord> {
+  for (const a of m.artifacts.filter((x) => x.role === "kv-entries")) {
+    for await (const line of readLines(await openArtifact(store, master, a))) yield line as KvEntryRecord;
+  }
+}
+
+/** The namespace as of the backup: base entries overlaid with the differential, in key order. */
+export async function* kvState(store: BackupStorage, master: MasterKey, r: Resolved): AsyncGenerator<KvEntryRecord> {
+  if (r.manifest.mode !== "incremental") {
+    yield* entriesOf(store, master, r.manifest);
+    return;
+  }
+  const base = [...r.dependencies.values()][0];
+  if (!base) throw new RestoreRefusedError(`differential backup ${r.manifest.backupId} has no full backup to apply to`);
+  const a = entriesOf(store, master, base);
+  const b = entriesOf(store, master, r.manifest);
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    const order = x.done ? 1 : y.done ? -1 : compareUtf8(x.value.k, y.value.k);
+    if (order < 0) {
+      yield x.value as KvEntryRecord;
+      x = await a.next();
+    } else {
+      if (!(y.value as KvEntryRecord).deleted) yield y.value as KvEntryRecord;
+      if (order === 0) x = await a.next();
+      y = await b.next();
+    }
+  }
+}
+
+export async function restoreKv(store: BackupStorage, master: MasterKey, r: Resolved, sink: KvSink, o: RestoreOptions): Promise<RestoreReport> {
+  const prefix = o.only ?? "";
+  const present = new Set<string>();
+  if (o.mode !== "overwrite") for await (const k of sink.keys(prefix)) present.add(k);
+  if (o.mode === "fail" && present.size) {
+    throw new RestoreRefusedError(`${sink.label} already holds ${present.size} key(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty namespace, or choose --mode skip, overwrite or clear.`);
+  }
+  if (o.mode === "clear" && !o.validateOnly) for (const k of present) await sink.delete(k);
+  const now = Date.now() / 1000;
+  let restored = 0;
+  let skipped = 0;
+  let expired = 0;
+  for await (const e of kvState(store, master, r)) {
+    if (prefix && !e.k.startsWith(prefix)) continue;
+    if (e.e !== undefined && e.e <= now + 60) {
+      expired++;
+      continue;
+    }
+    if (o.mode === "skip" && present.has(e.k)) {
+      skipped++;
+      continue;
+    }
+    if (!o.validateOnly) await sink.put(e.k, fromBase64(e.v ?? ""), { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) });
+    restored++;
+    if (restored % 200 === 0) o.onProgress?.(restored);
+  }
+  if (!o.validateOnly) await sink.close?.();
+  o.onProgress?.(restored);
+  return { restored, skipped, details: { expired }, validateOnly: o.validateOnly };
+}
+
+/** A KV namespace through its binding API. */
+export interface KvLike {
+  list(o: { prefix?: string; cursor?: string }): Promise<{ keys: Array<{ name: string }>; list_complete: boolean; cursor?: string }>;
+  put(key: string, value: ArrayBuffer | ArrayBufferView, options?: { metadata?: unknown; expiration?: number }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export function bindingKvSink(kv: KvLike, label: string): KvSink {
+  return {
+    label,
+    keys: async function* (prefix) {
+      let cursor: string | undefined;
+      do {
+        const page = await kv.list({ ...(prefix ? { prefix } : {}), ...(cursor ? { cursor } : {}) });
+        for (const k of page.keys) yield k.name;
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+    },
+    put: (key, value, options) => kv.put(key, value, options),
+    delete: (key) => kv.delete(key),
+  };
+}
+
+/**
+ * A JSON array for `wrangler kv bulk put --namespace-id <id> <file>` (values base64). The file
+ * cannot see the namespace and bulk put overwrites, so skip and fail are only honest with the
+ * namespace's keys at hand: `presentKeys` is the output of `wrangler kv key list`.
+ */
+export function wranglerBulkFileSink(file: string, mode: RestoreOptions["mode"], presentKeys?: readonly string[]): KvSink {
+  if (mode === "fail" && existsSync(file)) throw new RestoreRefusedError(`${file} exists; refusing to overwrite it (choose --mode overwrite)`);
+  if (mode === "skip" && !presentKeys) {
+    throw new RestoreRefusedError(
+      "--mode skip into a bulk-put file needs the namespace's keys (bulk put overwrites): " +
+        "`npx wrangler kv key list --remote --namespace-id <id> [--prefix P] > present.json`, then --present-keys present.json",
+    );
+  }
+  if (mode === "clear") throw new RestoreRefusedError("--mode clear cannot delete keys through a bulk-put file; run `wrangler kv bulk delete` first, or restore into an empty namespace");
+  // Opened on the first write, so a refused restore leaves no file behind.
+  let out: ReturnType<typeof createWriteStream> | undefined;
+  let first = true;
+  const write = (text: string) => new Promise<void>((resolve, reject) => (out ??= createWriteStream(file)).write(text, (err) => (err ? reject(err) : resolve())));
+  return {
+    label: file,
+    keys: async function* (prefix) {
+      for (const k of presentKeys ?? []) if (k.startsWith(prefix)) yield k;
+    },
+    put: async (key, value, options) => {
+      const item = { key, value: Buffer.from(value).toString("base64"), base64: true, ...(options.metadata !== undefined ? { metadata: options.metadata } : {}), ...(options.expiration ? { expiration: options.expiration } : {}) };
+      await write(`${first ? "[\n" : ",\n"}${JSON.stringify(item)}`);
+      first = false;
+    },
+    delete: async () => undefined,
+    close: async () => {
+      await write(first ? "[]\n" : "\n]\n");
+      await new Promise<void>((resolve) => out?.end(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * `drposture restore neon`: a point-in-time branch restore through Neon's API v2, as a user runs
+ * it, against the STAND-IN for Neon's documented endpoints (lib/standins/neonApiStandin.ts; not
+ * Neon). The current state is kept as a named branch; a time outside the window is refused
+ * before anything is sent; --validate-only sends no write.
+ */
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { startNeonStandin, type NeonStandin } from "../../lib/standins/neonApiStandin";
+import { ROOT } from "../helpers/program";
+
+const exec = promisify(execFile);
+let neon: NeonStandin;
+
+async function restoreNeon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [path.join(ROOT, "cli", "bin.cjs"), "restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--json", ...args];
+  try {
+    return { code: 0, ...(await exec(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NEON_API_KEY: neon.state.apiKey } })) };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const writes = () => neon.state.requests.filter((r) => r.method !== "GET");
+
+afterEach(async () => neon?.close());
+
+describe("restore neon (Neon API stand-in)", () => {
+  it("restores the branch to a timestamp and preserves its current state under a name", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 7 * 86_400, branchId: "br-prod-main" });
+    const at = new Date(Date.now() - 3 * 3600_000).toISOString();
+    const r = await restoreNeon(["--from", at, "--to", "br-prod-main"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ restoredTo: at, windowDays: 7, validateOnly: false });
+    expect(writes()).toEqual([
+      { method: "POST", path: `/projects/${neon.state.projectId}/branches/br-prod-main/restore`, body: { source_branch_id: "br-prod-main", source_timestamp: at, preserve_under_name: out.preservedAs } },
+    ]);
+    expect(neon.state.branches.map((b) => b.name)).toContain(out.preservedAs);
+    expect(neon.state.branches.find((b) => b.id === "br-prod-main")?.restored_from).toEqual({ source_branch_id: "br-prod-main", source_timestamp: at });
+  });
+
+  it("refuses a time outside the restore window (exit 1) and sends nothing", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 86_400, branchId: "br-prod-main" });
+    const r = await restoreNeon(["--from", new Date(Date.now() - 2 * 86_400_000).toISOString(), "--to", "br-prod-main"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/outside Neon's 1-day restore window.*pg_dump backup/);
+    expect(writes()).toEqual([]);
+  });
+
+  it("--validate-only checks the window and the branch and writes nothing; a bad time is a usage error", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 86_400, branchId: "br-prod-main" });
+    const ok = await restoreNeon(["--from", new Date(Date.now() - 600_000).toISOString(), "--to", "br-prod-main", "--validate-only"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ validateOnly: true, preservedAs: null });
+    expect(writes()).toEqual([]);
+    const bad = await restoreNeon(["--from", "yesterday-ish", "--to", "br-prod-main"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("needs a point in time (ISO 8601)");
+    const missing = await restoreNeon(["--from", new Date(Date.now() - 600_000).toISOString(), "--to", "br-nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("branch br-nope does not exist");
+    expect(writes()).toEqual([]);
+  });
+});
