@@ -78,6 +78,25 @@ interface TableLine {
   dataFrom: "table" | "external-content" | "contentless";
 }
 
+/** After the rows: indexes, views and triggers, the AUTOINCREMENT counters, FTS rebuilds. */
+function afterRows(ddl: SchemaObject[], objects: SchemaObject[], sequences: Array<[string, string]>, o: RestoreOptions, wanted: (t: string) => boolean): Stmt[] {
+  const out = ddl.map((t) => plain(o.mode === "fail" || o.mode === "clear" ? t.sql : ifNotExists(t)));
+  for (const [name, seq] of sequences) {
+    if (!wanted(name)) continue;
+    // sqlite_sequence has no key on name: replace the row the restored inserts created.
+    out.push({ sql: "DELETE FROM sqlite_sequence WHERE name = ?", params: [name], literal: `DELETE FROM sqlite_sequence WHERE name = ${literalOf(name)};` });
+    out.push({
+      sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))",
+      params: [name, seq],
+      literal: `INSERT INTO sqlite_sequence (name, seq) VALUES (${literalOf(name)}, ${seq});`,
+    });
+  }
+  for (const t of objects.filter((x) => x.type === "table" && /USING\s+fts\d/i.test(x.sql) && /content\s*=\s*'[^']+'/i.test(x.sql) && wanted(x.name))) {
+    out.push(plain(`INSERT INTO ${quoteIdent(t.name)}(${quoteIdent(t.name)}) VALUES('rebuild')`));
+  }
+  return out;
+}
+
 export async function restoreD1(lines: AsyncIterable<unknown>, sink: D1Sink, o: RestoreOptions): Promise<RestoreReport> {
   const verb = o.mode === "skip" ? "INSERT OR IGNORE" : o.mode === "overwrite" ? "INSERT OR REPLACE" : "INSERT";
   const details: Record<string, number> = {};
@@ -129,20 +148,7 @@ export async function restoreD1(lines: AsyncIterable<unknown>, sink: D1Sink, o: 
       if (restored % 500 === 0) o.onProgress?.(restored);
     } else if (line.t === "sequence") {
       await flush();
-      for (const t of ddl(["index", "view", "trigger"])) await queue(plain(o.mode === "fail" || o.mode === "clear" ? t.sql : ifNotExists(t)));
-      for (const [name, seq] of line.rows as Array<[string, string]>) {
-        if (!wanted(name)) continue;
-        // sqlite_sequence has no key on name: replace the row the restored inserts created.
-        await queue({ sql: "DELETE FROM sqlite_sequence WHERE name = ?", params: [name], literal: `DELETE FROM sqlite_sequence WHERE name = ${literalOf(name)};` });
-        await queue({
-          sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))",
-          params: [name, seq],
-          literal: `INSERT INTO sqlite_sequence (name, seq) VALUES (${literalOf(name)}, ${seq});`,
-        });
-      }
-      for (const t of objects.filter((x) => x.type === "table" && /USING\s+fts\d/i.test(x.sql) && /content\s*=\s*'[^']+'/i.test(x.sql) && wanted(x.name))) {
-        await queue(plain(`INSERT INTO ${quoteIdent(t.name)}(${quoteIdent(t.name)}) VALUES('rebuild')`));
-      }
+      for (const stmt of afterRows(ddl(["index", "view", "trigger"]), objects, line.rows as Array<[string, string]>, o, wanted)) await queue(stmt);
       await flush();
     } else if (line.t === "end") {
       await flush();
