@@ -10,7 +10,7 @@
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
-import { DEFAULT_LIMITS, type BackupPlan } from "../lib/backup/plan";
+import { localPlan } from "../lib/local/localPlan";
 import { readManifest } from "../lib/backup/catalog";
 import { LocalWorker, localWorkerOptions, MiniflareR2Storage, WORKER_COMPATIBILITY_DATE } from "../lib/local/localWorker";
 import { bundleModule } from "../lib/worker/bundle";
@@ -130,21 +130,11 @@ async function peakMemory(): Promise<void> {
 }
 
 async function kvBackup(): Promise<void> {
-  const plan: BackupPlan = {
-    version: 1,
+  const plan = localPlan({
     stack: "bench",
-    environment: "dev",
     assets: [{ kind: "kv", name: "sessions", sourceId: "0000000000000000000000000000beef", binding: "KV_SESSIONS", rpoMinutes: 15, cron: "*/15 * * * *", priority: 1 }],
-    tiers: [
-      { tier: "daily", prefix: "daily/", retentionDays: 7 },
-      { tier: "weekly", prefix: "weekly/", retentionDays: 28 },
-      { tier: "monthly", prefix: "monthly/", retentionDays: 93 },
-    ],
     destinations: { r2: { bucketName: "bench-backups" } },
-    alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
-    limits: DEFAULT_LIMITS,
-    abandonAfterMinutes: 30,
-  };
+  });
   const backup = localWorkerOptions({ plan, keyHex: KEY_HEX, alertWebhookUrl: "http://127.0.0.1:9/unused" });
   const mf = new Miniflare({
     workers: [

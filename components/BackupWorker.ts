@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
 import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan } from "../lib/backup/plan";
-import { REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
+import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
 import { resourceNames } from "../lib/posture/naming";
 import { bundleWorker } from "../lib/worker/bundle";
 
@@ -146,7 +146,7 @@ export class BackupWorker extends pulumi.ComponentResource {
           sns: { topicArn, region: topicRegion },
         },
         limits: DEFAULT_LIMITS,
-        abandonAfterMinutes: 30,
+        abandonAfterMinutes: ABANDON_AFTER_MINUTES,
       }));
 
     const secret = (bindingName: string, value: pulumi.Input<string>): cloudflare.types.input.WorkersScriptBinding => ({ type: "secret_text", name: bindingName, text: pulumi.secret(value) });

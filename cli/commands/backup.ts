@@ -2,8 +2,7 @@
 import type { Command } from "commander";
 import { CliError, EXIT } from "../exitCodes";
 import { loadStackPosture } from "./posture";
-import { progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
-import { PROJECT_ROOT } from "./check";
+import { PROJECT_ROOT, progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
 
 interface Opts extends StoreKeyOptions {
   url: string;

@@ -1,11 +1,10 @@
 /** `drposture check`: the policy pack against a stack, offline. */
 import type { Command } from "commander";
 import * as path from "node:path";
+import { PROJECT_ROOT } from "./common";
 import type { CheckResult } from "../../lib/policy/check";
 import { CliError, EXIT } from "../exitCodes";
 import { table } from "../table";
-
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 export function printCheck(r: CheckResult, out: NodeJS.WritableStream = process.stdout): void {
   out.write(`Previewing stack ${r.stack} (project ${r.project}) under mocks; policy pack ${r.pack.name}@${r.pack.version}, ${r.pack.policies} policies, config ${r.pack.configFile ? path.relative(process.cwd(), r.pack.configFile) : "(schema defaults)"}\n\n`);

@@ -1,7 +1,11 @@
-/** Options and helpers shared by the commands that read or write backups. */
+/** Shared by the commands: the project root, the store and key options, progress bars. */
 import { Option, type Command } from "commander";
+import * as path from "node:path";
 import type { MasterKey } from "../../lib/format/keys";
 import type { BackupStorage } from "../../lib/storage/types";
+
+/** The dr-posture checkout the CLI runs from: default project for --cwd and the policy pack. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 export interface StoreKeyOptions {
   store?: string[];

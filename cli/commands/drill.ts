@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import * as path from "node:path";
 import { EXIT } from "../exitCodes";
 import { table } from "../table";
-import { PROJECT_ROOT } from "./check";
+import { PROJECT_ROOT } from "./common";
 import { loadStackPosture } from "./posture";
 
 interface Opts {

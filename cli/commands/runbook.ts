@@ -1,7 +1,7 @@
 /** `drposture runbook`: the DR runbook for a stack, generated from its posture. */
 import type { Command } from "commander";
 import { writeFileSync } from "node:fs";
-import { PROJECT_ROOT } from "./check";
+import { PROJECT_ROOT } from "./common";
 import { loadStackPosture } from "./posture";
 
 export function registerRunbook(program: Command): void {

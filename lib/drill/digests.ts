@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { Client } from "pg";
 import { readPage, readSchema, readSequences, type SqlReader } from "../backup/d1Dump";
 import type { D1Like } from "../restore/d1Restore";
-import type { KvLike } from "../restore/kvRestore";
+import { kvKeys } from "../restore/kvRestore";
+import { r2Objects } from "../restore/r2Restore";
 
 export interface Digest {
   /** Rows, keys or objects. */
@@ -48,20 +49,20 @@ export async function digestD1(db: D1Like): Promise<Digest> {
   return { count, digest: h.digest("hex"), details };
 }
 
-export async function digestKv(kv: KvLike & { get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null> }): Promise<Digest> {
+type ListedKey = { name: string; metadata?: unknown; expiration?: number };
+
+export async function digestKv(kv: {
+  list(o: { prefix?: string; cursor?: string }): Promise<{ keys: ListedKey[]; list_complete: boolean; cursor?: string }>;
+  get(key: string, type: "arrayBuffer"): Promise<ArrayBuffer | null>;
+}): Promise<Digest> {
   const h = createHash("sha256");
   let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = (await kv.list(cursor ? { cursor } : {})) as { keys: Array<{ name: string; metadata?: unknown; expiration?: number }>; list_complete: boolean; cursor?: string };
-    for (const k of page.keys) {
-      const v = await kv.get(k.name, "arrayBuffer");
-      h.update(JSON.stringify([k.name, Buffer.from(v ?? new ArrayBuffer(0)).toString("base64"), k.metadata ?? null, k.expiration ?? null]));
-      h.update("\n");
-      count++;
-    }
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
+  for await (const k of kvKeys(kv)) {
+    const v = await kv.get(k.name, "arrayBuffer");
+    h.update(JSON.stringify([k.name, Buffer.from(v ?? new ArrayBuffer(0)).toString("base64"), k.metadata ?? null, k.expiration ?? null]));
+    h.update("\n");
+    count++;
+  }
   return { count, digest: h.digest("hex"), details: {} };
 }
 
@@ -73,25 +74,20 @@ interface R2ObjectLike {
 }
 
 export async function digestR2(bucket: {
-  list(o: { cursor?: string; include?: string[] }): Promise<{ objects: R2ObjectLike[]; truncated: boolean; cursor?: string }>;
+  list(o: { prefix?: string; cursor?: string; include?: string[] }): Promise<{ objects: R2ObjectLike[]; truncated: boolean; cursor?: string }>;
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
 }): Promise<Digest> {
   const h = createHash("sha256");
   let count = 0;
   let bytes = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ include: ["httpMetadata", "customMetadata"], ...(cursor ? { cursor } : {}) });
-    for (const o of page.objects) {
-      const body = Buffer.from(await ((await bucket.get(o.key)) as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer());
-      const http = Object.fromEntries(Object.entries(o.httpMetadata ?? {}).filter(([, v]) => v !== undefined).sort());
-      h.update(JSON.stringify([o.key, o.size, createHash("sha256").update(body).digest("hex"), http, o.customMetadata ?? {}]));
-      h.update("\n");
-      count++;
-      bytes += o.size;
-    }
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
+  for await (const o of r2Objects(bucket, "", ["httpMetadata", "customMetadata"])) {
+    const body = Buffer.from(await ((await bucket.get(o.key)) as { arrayBuffer(): Promise<ArrayBuffer> }).arrayBuffer());
+    const http = Object.fromEntries(Object.entries(o.httpMetadata ?? {}).filter(([, v]) => v !== undefined).sort());
+    h.update(JSON.stringify([o.key, o.size, createHash("sha256").update(body).digest("hex"), http, o.customMetadata ?? {}]));
+    h.update("\n");
+    count++;
+    bytes += o.size;
+  }
   return { count, digest: h.digest("hex"), details: { bytes } };
 }
 

@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { DEFAULT_LIMITS, sourceBindingName, type BackupPlan, type PlanAsset } from "../backup/plan";
+import { sourceBindingName, type BackupPlan, type PlanAsset } from "../backup/plan";
+import { localPlan } from "../local/localPlan";
 import { randomBytes, toHex } from "../format/bytes";
 import type { AssetKind } from "../format/layout";
 import { LocalWorker } from "../local/localWorker";
@@ -85,17 +86,13 @@ function plan(assets: readonly DrillAsset[], posture: Posture, s3: LocalS3): Bac
       cron: a.cron,
       priority: a.priority,
     }));
-  return {
-    version: 1,
+  return localPlan({
     stack: `${posture.stack}-drill`,
     environment: posture.environment,
     assets: worker,
     tiers: posture.tiers,
     destinations: { r2: { bucketName: DRILL_R2_BUCKET }, s3: { endpoint: s3.endpoint, bucket: DRILL_S3_BUCKET, region: s3.region, lockMode: posture.vault.objectLockMode, addressing: "path" } },
-    alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
-    limits: DEFAULT_LIMITS,
-    abandonAfterMinutes: 30,
-  };
+  });
 }
 
 async function alertReceiver(alerts: unknown[]): Promise<{ url: string; server: Server }> {

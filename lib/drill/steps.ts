@@ -5,7 +5,7 @@
 import { Client } from "pg";
 import { fromBase64 } from "../format/bytes";
 import { bindingSink, restoreD1, type D1Like } from "../restore/d1Restore";
-import { bindingKvSink, restoreKv, type KvLike } from "../restore/kvRestore";
+import { bindingKvSink, kvKeys, restoreKv, type KvLike } from "../restore/kvRestore";
 import { openArtifact, readLines } from "../backup/artifacts";
 import { bindingR2Sink, restoreR2, type R2Like } from "../restore/r2Restore";
 import { restorePostgres } from "../restore/postgresRestore";
@@ -73,12 +73,7 @@ export async function destroy(env: DrillEnvironment, a: DrillAsset): Promise<voi
     for (const o of drops) await db.batch([db.prepare("PRAGMA defer_foreign_keys = ON"), db.prepare(`DROP ${o.type.toUpperCase()} IF EXISTS "${o.name.replace(/"/g, '""')}"`)]).catch(() => undefined);
   } else if (a.kind === "kv") {
     const kv = await mf(env).getKVNamespace(a.source);
-    let cursor: string | undefined;
-    do {
-      const page = await kv.list(cursor ? { cursor } : {});
-      for (const k of page.keys) await kv.delete(k.name);
-      cursor = page.list_complete ? undefined : page.cursor;
-    } while (cursor);
+    for await (const k of kvKeys(kv)) await kv.delete(k.name);
   } else {
     const r2 = await mf(env).getR2Bucket(a.source);
     for (;;) {

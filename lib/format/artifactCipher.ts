@@ -80,6 +80,18 @@ function aad(header: Uint8Array, index: number, final: boolean): Bytes {
   return concatBytes([header, u64be(index), new Uint8Array([final ? 1 : 0])]);
 }
 
+/** The stats promise a stream settles when it ends; never an unhandled rejection on its own. */
+function pendingStats(): { promise: Promise<ArtifactStats>; resolve: (s: ArtifactStats) => void; reject: (e: unknown) => void } {
+  let resolve!: (s: ArtifactStats) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<ArtifactStats>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 /** Accumulates chunk-sized pieces, holding one full chunk back until it is known not to be last. */
 class Chunker {
   private fill: Uint8Array;
@@ -140,13 +152,7 @@ export function encryptArtifact(master: MasterKey, options: EncryptOptions = {})
   let index = 0;
   let plaintextBytes = 0;
   let ciphertextBytes = 0;
-  let resolveStats!: (s: ArtifactStats) => void;
-  let rejectStats!: (e: unknown) => void;
-  const stats = new Promise<ArtifactStats>((res, rej) => {
-    resolveStats = res;
-    rejectStats = rej;
-  });
-  stats.catch(() => undefined);
+  const { promise: stats, resolve: resolveStats, reject: rejectStats } = pendingStats();
 
   const emit = (controller: TransformStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
     cipherHash.update(bytes);
@@ -217,13 +223,7 @@ export function decryptArtifact(master: MasterKey, expected: ExpectedArtifact = 
   let index = 0;
   let plaintextBytes = 0;
   let ciphertextBytes = 0;
-  let resolveStats!: (s: ArtifactStats) => void;
-  let rejectStats!: (e: unknown) => void;
-  const stats = new Promise<ArtifactStats>((res, rej) => {
-    resolveStats = res;
-    rejectStats = rej;
-  });
-  stats.catch(() => undefined);
+  const { promise: stats, resolve: resolveStats, reject: rejectStats } = pendingStats();
 
   const open = async (sealed: Uint8Array, final: boolean): Promise<Uint8Array> => {
     const h = header as Header;

@@ -24,6 +24,8 @@ export const STALE_GRACE_MINUTES = 5;
 /** A committed backup not yet copied to S3 after this long is replication lag (the DR plans
  * we replace alert at 2 h). */
 export const REPLICATION_LAG_MINUTES = 120;
+/** A backup job whose state is untouched this long is abandoned (its step died without a retry). */
+export const ABANDON_AFTER_MINUTES = 30;
 
 export interface ProtectedAsset {
   /** "kind/name", unique in the stack. */

@@ -93,16 +93,24 @@ export interface KvLike {
   delete(key: string): Promise<void>;
 }
 
+/** Every key of a namespace under `prefix`, following list cursors. */
+export async function* kvKeys<K extends { name: string }>(
+  kv: { list(o: { prefix?: string; cursor?: string }): Promise<{ keys: K[]; list_complete: boolean; cursor?: string }> },
+  prefix = "",
+): AsyncGenerator<K> {
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list({ ...(prefix ? { prefix } : {}), ...(cursor ? { cursor } : {}) });
+    yield* page.keys;
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+}
+
 export function bindingKvSink(kv: KvLike, label: string): KvSink {
   return {
     label,
     keys: async function* (prefix) {
-      let cursor: string | undefined;
-      do {
-        const page = await kv.list({ ...(prefix ? { prefix } : {}), ...(cursor ? { cursor } : {}) });
-        for (const k of page.keys) yield k.name;
-        cursor = page.list_complete ? undefined : page.cursor;
-      } while (cursor);
+      for await (const k of kvKeys(kv, prefix)) yield k.name;
     },
     put: (key, value, options) => kv.put(key, value, options),
     delete: (key) => kv.delete(key),

@@ -108,16 +108,25 @@ async function readExactly(body: ReadableStream<Uint8Array>, size: number, key: 
   return out;
 }
 
+/** Every object of a bucket under `prefix`, following list cursors. */
+export async function* r2Objects<O extends { key: string }>(
+  bucket: { list(o: { prefix?: string; cursor?: string; include?: string[] }): Promise<{ objects: O[]; truncated: boolean; cursor?: string }> },
+  prefix = "",
+  include?: string[],
+): AsyncGenerator<O> {
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ ...(prefix ? { prefix } : {}), ...(include ? { include } : {}), ...(cursor ? { cursor } : {}) });
+    yield* page.objects;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+}
+
 export function bindingR2Sink(bucket: R2Like, label: string): R2Sink {
   return {
     label,
     keys: async function* (prefix) {
-      let cursor: string | undefined;
-      do {
-        const page = await bucket.list({ ...(prefix ? { prefix } : {}), ...(cursor ? { cursor } : {}) });
-        for (const o of page.objects) yield o.key;
-        cursor = page.truncated ? page.cursor : undefined;
-      } while (cursor);
+      for await (const o of r2Objects(bucket, prefix)) yield o.key;
     },
     put: async (key, body, size, meta) => {
       await bucket.put(key, await readExactly(body, size, key), { ...(meta.http ? { httpMetadata: meta.http } : {}), ...(meta.custom ? { customMetadata: meta.custom } : {}) });

@@ -45,7 +45,7 @@ export class S3Storage implements BackupStorage {
   private readonly base: string;
   private readonly partBytes: number;
 
-  constructor(private readonly cfg: S3Config) {
+  constructor(cfg: S3Config) {
     this.label = `s3:${cfg.bucket}`;
     this.client = new AwsClient({ accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, service: "s3", region: cfg.region, retries: 2 });
     const endpoint = new URL(cfg.endpoint);

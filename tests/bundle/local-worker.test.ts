@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openArtifact, readLines } from "../../lib/backup/artifacts";
 import { readManifest } from "../../lib/backup/catalog";
 import { DEFAULT_LIMITS, type BackupPlan } from "../../lib/backup/plan";
+import { localPlan } from "../../lib/local/localPlan";
 import { importMasterKey } from "../../lib/format/keys";
 import { verifyManifest } from "../../lib/format/manifest";
 import { LocalWorker } from "../../lib/local/localWorker";
@@ -18,24 +19,15 @@ import { S3Storage } from "../../lib/storage/s3Storage";
 const KEY = "1f2e3d4c5b6a79880f1e2d3c4b5a69788f9eadbccbdae0f11f2e3d4c5b6a7988";
 
 function plan(s3: LocalS3): BackupPlan {
-  return {
-    version: 1,
+  return localPlan({
     stack: "bundle-test",
-    environment: "dev",
     assets: [
       { kind: "d1", name: "app-db", sourceId: "00000000-0000-4000-8000-00000000000a", binding: "D1_APP_DB", rpoMinutes: 60, cron: "0 * * * *", priority: 1 },
       { kind: "kv", name: "sessions", sourceId: "0000000000000000000000000000000b", binding: "KV_SESSIONS", rpoMinutes: 15, cron: "*/15 * * * *", priority: 2 },
     ],
-    tiers: [
-      { tier: "daily", prefix: "daily/", retentionDays: 7 },
-      { tier: "weekly", prefix: "weekly/", retentionDays: 28 },
-      { tier: "monthly", prefix: "monthly/", retentionDays: 93 },
-    ],
     destinations: { r2: { bucketName: "bundle-test-backups" }, s3: { endpoint: s3.endpoint, bucket: "bundle-test-s3", region: s3.region, lockMode: "GOVERNANCE" } },
-    alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
     limits: { ...DEFAULT_LIMITS, opsPerStep: 30 },
-    abandonAfterMinutes: 30,
-  };
+  });
 }
 
 describe("the deployable Worker bundle in workerd", () => {

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openArtifact, readLines } from "../../lib/backup/artifacts";
 import { DEFAULT_LIMITS, type BackupPlan } from "../../lib/backup/plan";
+import { localPlan } from "../../lib/local/localPlan";
 import { digestD1, digestKv, digestR2 } from "../../lib/drill/digests";
 import { sampleFixture } from "../../lib/drill/fixture";
 import { fromBase64 } from "../../lib/format/bytes";
@@ -30,25 +31,16 @@ let w: LocalWorker;
 let master: MasterKey;
 let store: BackupStorage;
 
-const plan: BackupPlan = {
-  version: 1,
+const plan: BackupPlan = localPlan({
   stack: "restore-test",
-  environment: "dev",
   assets: [
     { kind: "d1", name: "app-db", sourceId: "00000000-0000-4000-8000-0000000000d1", binding: "D1_SRC", rpoMinutes: 60, cron: "0 * * * *", priority: 1 },
     { kind: "kv", name: "sessions", sourceId: "000000000000000000000000000000b1", binding: "KV_SRC", rpoMinutes: 15, cron: "*/15 * * * *", priority: 2 },
     { kind: "r2", name: "user-uploads", sourceId: "uploads-src", binding: "R2_SRC", rpoMinutes: 60, cron: "0 * * * *", priority: 3 },
   ],
-  tiers: [
-    { tier: "daily", prefix: "daily/", retentionDays: 7 },
-    { tier: "weekly", prefix: "weekly/", retentionDays: 28 },
-    { tier: "monthly", prefix: "monthly/", retentionDays: 93 },
-  ],
   destinations: { r2: { bucketName: "restore-test-backups" } },
-  alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
   limits: { ...DEFAULT_LIMITS, opsPerStep: 60, bytesPerStep: 512 * 1024 },
-  abandonAfterMinutes: 30,
-};
+});
 
 const opts = (mode: RestoreMode = "fail", extra: { validateOnly?: boolean; only?: string } = {}) => ({ mode, validateOnly: false, ...extra });
 const d1 = async (b: string) => (await w.mf.getD1Database(b)) as unknown as D1Like & { exec(sql: string): Promise<unknown> };

@@ -4,30 +4,22 @@
  * multi-step backups happen with test-sized data.
  */
 import type { BackupPlan } from "../../lib/backup/plan";
+import { localPlan } from "../../lib/local/localPlan";
 
 export const TEST_S3_BUCKET = "drposture-test-s3";
 
 export function testPlan(s3Endpoint: string): BackupPlan {
-  return {
-    version: 1,
+  return localPlan({
     stack: "test",
-    environment: "dev",
     assets: [
       { kind: "d1", name: "app-db", sourceId: "00000000-0000-4000-8000-000000000001", binding: "D1_APP_DB", rpoMinutes: 60, cron: "0 * * * *", priority: 1 },
       { kind: "kv", name: "sessions", sourceId: "00000000000000000000000000000002", binding: "KV_SESSIONS", rpoMinutes: 15, cron: "*/15 * * * *", priority: 2 },
       { kind: "r2", name: "user-uploads", sourceId: "user-uploads", binding: "R2_USER_UPLOADS", rpoMinutes: 60, cron: "0 * * * *", priority: 3 },
     ],
-    tiers: [
-      { tier: "daily", prefix: "daily/", retentionDays: 7 },
-      { tier: "weekly", prefix: "weekly/", retentionDays: 28 },
-      { tier: "monthly", prefix: "monthly/", retentionDays: 93 },
-    ],
     destinations: {
       r2: { bucketName: "drposture-local-backups" },
       s3: { endpoint: s3Endpoint, bucket: TEST_S3_BUCKET, region: "us-east-1", lockMode: "GOVERNANCE" },
     },
-    alerts: { webhookFormat: "generic", staleGraceMinutes: 5, replicationLagMinutes: 120 },
     limits: { opsPerStep: 40, bytesPerStep: 256 * 1024, d1PageRows: 100, d1SnapshotBytes: 32 * 1024 * 1024 },
-    abandonAfterMinutes: 30,
-  };
+  });
 }
