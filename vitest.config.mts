@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_S3_BUCKET, testPlan } from "./tests/worker/testPlan";
+import { workerdOutbound } from "./lib/local/tls";
+import { testPlan } from "./tests/worker/testPlan";
 
 // 32-byte test key (hex). Production keys come from @pulumi/random via the BackupWorker component.
 export const TEST_ENCRYPTION_KEY = "6d1f0c5e3b2a4f8e9d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e";
@@ -28,15 +29,17 @@ export default defineConfig({
               d1Databases: ["D1_APP_DB", "D1_RESTORED"],
               kvNamespaces: ["KV_SESSIONS", "KV_RESTORED"],
               r2Buckets: ["R2_USER_UPLOADS", "BACKUP_R2", "R2_RESTORED"],
+              // The local world's endpoints speak HTTPS with a throwaway CA.
+              outboundService: workerdOutbound(inject("caPem")),
               bindings: {
                 ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-                BACKUP_PLAN: testPlan(inject("s3Endpoint")),
-                S3_WRITER_ACCESS_KEY_ID: "S3RVER",
-                S3_WRITER_SECRET_ACCESS_KEY: "S3RVER",
-                S3_VERIFIER_ACCESS_KEY_ID: "S3RVER",
-                S3_VERIFIER_SECRET_ACCESS_KEY: "S3RVER",
+                BACKUP_PLAN: testPlan({ endpoint: inject("s3Endpoint"), bucket: inject("s3Bucket"), region: inject("s3Region") }),
+                // The identities the prod stack declares: the writer puts, the verifier reads.
+                S3_WRITER_ACCESS_KEY_ID: inject("s3Writer").accessKeyId,
+                S3_WRITER_SECRET_ACCESS_KEY: inject("s3Writer").secretAccessKey,
+                S3_VERIFIER_ACCESS_KEY_ID: inject("s3Verifier").accessKeyId,
+                S3_VERIFIER_SECRET_ACCESS_KEY: inject("s3Verifier").secretAccessKey,
                 ALERT_WEBHOOK_URL: `${inject("alertReceiver")}/hook`,
-                TEST_S3_BUCKET,
               },
             },
           })),

@@ -6,7 +6,7 @@
  *  - sampling: one asset per run (rotating) has its newest backup decrypted and hashed.
  */
 import { openArtifact } from "../lib/backup/artifacts";
-import { findLatest } from "../lib/backup/catalog";
+import { findLatest, objectExists } from "../lib/backup/catalog";
 import type { BackupPlan, PlanAsset } from "../lib/backup/plan";
 import type { AlertEvent } from "../lib/alerts/alerts";
 import type { MasterKey } from "../lib/format/keys";
@@ -57,7 +57,7 @@ async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations
     out.push({ kind: "verification-failed", severity: "critical", asset: id(asset), error: `${key}: ${(err as Error).message}`, lastGoodBackup: null });
   }
   if (dest.s3?.read) {
-    const onS3 = await dest.s3.read.head(key).catch(() => null);
+    const onS3 = await objectExists(dest.s3.read, key).catch(() => null);
     const lagMin = (o.now.getTime() - Date.parse(m.completedAt)) / 60_000;
     if (!onS3 && lagMin > plan.alerts.replicationLagMinutes) {
       out.push({ kind: "replication-lag", severity: "warning", asset: id(asset), error: `backup ${m.backupId} committed ${Math.round(lagMin)} min ago is not on S3 yet; copying it now`, lastGoodBackup: last });

@@ -27,12 +27,12 @@ export function registerListVerify(program: Command): void {
   withStoreAndKey(program.command("list").description("list the committed backups (manifests) in a store").option("--asset <name>", "only this asset (kind/name or name)")).action(
     async (o: ListOpts) => {
       const stores = openStores(o);
-      const { listBackups, readManifest } = require("../../lib/backup/catalog") as typeof import("../../lib/backup/catalog");
+      const { listBackups, listTierObjects, readManifest } = require("../../lib/backup/catalog") as typeof import("../../lib/backup/catalog");
       const { parseObjectKey } = require("../../lib/format/layout") as typeof import("../../lib/format/layout");
       const rows: Array<Record<string, unknown>> = [];
       for (const store of stores) {
         const assets = new Map<string, { kind: "d1" | "kv" | "r2" | "neon"; name: string }>();
-        for await (const obj of store.list("")) {
+        for await (const obj of listTierObjects(store)) {
           const p = parseObjectKey(obj.key);
           if (p && (!o.asset || o.asset === p.asset || o.asset === `${p.kind}/${p.asset}`)) assets.set(`${p.kind}/${p.asset}`, { kind: p.kind, name: p.asset });
         }

@@ -5,7 +5,7 @@
  */
 import { assetPrefix, MANIFEST_NAME, parseObjectKey, STATE_PREFIX, TIERS, type AssetRef, type Tier } from "../format/layout";
 import { parseManifest, type Manifest, type ManifestRef } from "../format/manifest";
-import { getText, type BackupStorage } from "../storage/types";
+import { getText, type BackupStorage, type ObjectInfo } from "../storage/types";
 
 export interface BackupSummary extends ManifestRef {
   readonly mode: Manifest["mode"];
@@ -58,6 +58,28 @@ export async function writeLatest(storage: BackupStorage, a: AssetRef, previous:
   };
   await storage.put(latestPointerKey(a), JSON.stringify(pointer), { contentType: "application/json" });
   return pointer;
+}
+
+/**
+ * Every object under the tier prefixes, tier by tier. Backups live only there, and the
+ * verifier and restorer identities may list only there (an s3:prefix condition), so a listing
+ * of the whole bucket would be refused by S3 with 403.
+ */
+export async function* listTierObjects(storage: BackupStorage, tiers: readonly Tier[] = TIERS): AsyncIterable<ObjectInfo> {
+  for (const tier of tiers) yield* storage.list(`${tier}/`);
+}
+
+/**
+ * Whether an object exists, asked by listing its key as a prefix. A HEAD of a missing key is
+ * answered 403, not 404, to an identity without an unconditioned s3:ListBucket (the verifier
+ * and the restorer may list only under the tier prefixes), so existence is asked this way.
+ */
+export async function objectExists(storage: BackupStorage, key: string): Promise<ObjectInfo | null> {
+  for await (const o of storage.list(key)) {
+    if (o.key === key) return o;
+    break;
+  }
+  return null;
 }
 
 /** Every committed backup of an asset (those with a manifest), oldest first. */

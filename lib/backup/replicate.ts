@@ -25,17 +25,27 @@ export function lockFor(m: Manifest, tierDays: number, target: ReplicaTarget): P
   return { retainUntil: new Date(addDays(m.createdAt, tierDays)), lockMode: target.lockMode };
 }
 
+/** Keys of this backup already on the target: one listing of the backup's prefix (the read
+ * identity may list there; a HEAD of a missing key would be answered 403, not 404). */
+async function presentOn(target: ReplicaTarget, manifestKey: string): Promise<Set<string>> {
+  const present = new Set<string>();
+  if (!target.read) return present;
+  for await (const o of target.read.list(manifestKey.slice(0, manifestKey.lastIndexOf("/") + 1))) present.add(o.key);
+  return present;
+}
+
 export async function replicateBackup(source: BackupStorage, target: ReplicaTarget, m: Manifest, manifestKey: string, tierDays: number): Promise<number> {
   const lock = lockFor(m, tierDays, target);
+  const present = await presentOn(target, manifestKey);
   let copied = 0;
   for (const a of m.artifacts) {
-    if (target.read && (await target.read.head(a.key))) continue;
+    if (present.has(a.key)) continue;
     const body = await source.get(a.key);
     if (!body) throw new StorageError(`${source.label}: ${a.key} is missing; cannot copy backup ${m.backupId}`);
     await target.write.put(a.key, body, { contentType: "application/octet-stream", ...lock });
     copied++;
   }
-  if (!target.read || !(await target.read.head(manifestKey))) {
+  if (!present.has(manifestKey)) {
     await target.write.put(manifestKey, JSON.stringify(m, null, 2), { contentType: "application/json", tags: manifestTags(m), ...lock });
     copied++;
   }

@@ -1,7 +1,12 @@
 /**
- * The drill's throwaway environment: a PostgreSQL cluster, a local S3 endpoint (the copy in
- * "the other provider"), an alert receiver, and the real backup Worker bundle in workerd
- * (Miniflare) with the fixture's D1/KV/R2 sources plus empty restore targets.
+ * The drill's throwaway environment: a PostgreSQL cluster, the local world of the stack (the
+ * strict S3 endpoint holding the vault bucket "in the other provider" and the R2 endpoint over
+ * the backup Worker's own R2 bucket, each enforcing what the program declares), an alert
+ * receiver, and the real backup Worker bundle in workerd (Miniflare, under Cloudflare's
+ * per-invocation limits) with the fixture's D1/KV/R2 sources plus empty restore targets.
+ * Every actor uses the credentials the program declares for it: the Worker writes S3 with the
+ * writer and checks it with the verifier, `backup postgres` writes with the writers of both
+ * providers, restores read with the restorer.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,15 +18,14 @@ import { localPlan } from "../local/localPlan";
 import { randomBytes, toHex } from "../format/bytes";
 import type { AssetKind } from "../format/layout";
 import { LocalWorker } from "../local/localWorker";
+import { startLocalWorld, type LocalWorld } from "../local/localWorld";
+import type { R2BucketLike } from "../local/objectStore/r2S3";
 import { startPgCluster, type PgCluster } from "../local/postgres";
-import { startLocalS3, type LocalS3 } from "../local/s3Endpoint";
+import { trustInThisProcess } from "../local/tls";
 import { backupIntervalMinutes, cronForInterval } from "../posture/schedule";
 import type { Posture } from "../posture/model";
-import { S3Storage } from "../storage/s3Storage";
+import type { S3Storage } from "../storage/s3Storage";
 import type { Fixture } from "./fixture";
-
-export const DRILL_S3_BUCKET = "drill-s3-copy";
-export const DRILL_R2_BUCKET = "drill-r2-backups";
 
 export interface DrillAsset {
   readonly kind: AssetKind;
@@ -40,11 +44,17 @@ export interface DrillEnvironment {
   readonly dir: string;
   readonly keyHex: string;
   readonly pg: PgCluster;
-  readonly s3: LocalS3;
+  readonly world: LocalWorld;
   readonly worker: LocalWorker;
   readonly assets: readonly DrillAsset[];
   readonly alerts: unknown[];
+  /** The S3 copy as the restorer reads it. */
   s3Store(): S3Storage;
+  /** The S3 copy as the writer writes it (the nightly pg_dump's identity). */
+  s3Writer(): S3Storage;
+  /** The R2 copy over R2's S3 API, as the reader token reads it / the writer token writes it. */
+  r2Store(): S3Storage;
+  r2Writer(): S3Storage;
   close(): Promise<void>;
 }
 
@@ -74,7 +84,7 @@ export function drillAssets(fixture: Fixture, posture: Posture): DrillAsset[] {
   return out.sort((a, b) => a.priority - b.priority || `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
 }
 
-function plan(assets: readonly DrillAsset[], posture: Posture, s3: LocalS3): BackupPlan {
+function plan(assets: readonly DrillAsset[], posture: Posture, world: LocalWorld): BackupPlan {
   const worker: PlanAsset[] = assets
     .filter((a) => a.kind !== "neon")
     .map((a) => ({
@@ -91,7 +101,10 @@ function plan(assets: readonly DrillAsset[], posture: Posture, s3: LocalS3): Bac
     environment: posture.environment,
     assets: worker,
     tiers: posture.tiers,
-    destinations: { r2: { bucketName: DRILL_R2_BUCKET }, s3: { endpoint: s3.endpoint, bucket: DRILL_S3_BUCKET, region: s3.region, lockMode: posture.vault.objectLockMode, addressing: "path" } },
+    destinations: {
+      r2: { bucketName: world.r2BucketName },
+      s3: { endpoint: world.aws.url, bucket: world.s3BucketName, region: world.s3Region, lockMode: posture.vault.objectLockMode, addressing: "path" },
+    },
   });
 }
 
@@ -113,11 +126,21 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
   const keyHex = toHex(randomBytes(32));
   const assets = drillAssets(fixture, posture);
   const alerts: unknown[] = [];
-  const [pg, s3, receiver] = await Promise.all([startPgCluster(), startLocalS3([DRILL_S3_BUCKET], path.join(dir, "s3rver")), alertReceiver(alerts)]);
-  const worker = await LocalWorker.start({
-    plan: plan(assets, posture, s3),
+  // The R2 endpoint serves the Worker's own backup bucket, which exists once the Worker runs.
+  let worker: LocalWorker | undefined;
+  const r2Bucket = async (): Promise<R2BucketLike> => {
+    if (!worker) throw new Error("the backup Worker is not running yet");
+    return (await worker.mf.getR2Bucket("BACKUP_R2")) as unknown as R2BucketLike;
+  };
+  const [pg, world, receiver] = await Promise.all([startPgCluster(), startLocalWorld({ stack: posture.stack, dir: path.join(dir, "world"), r2Bucket }), alertReceiver(alerts)]);
+  await trustInThisProcess(world.tls.caPem);
+  worker = await LocalWorker.start({
+    plan: plan(assets, posture, world),
     keyHex,
-    s3Credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    s3Writer: world.s3Keys("writer"),
+    s3Verifier: world.s3Keys("verifier"),
+    caPem: world.tls.caPem,
+    r2Locks: world.declared.r2Buckets.find((b) => b.name === world.r2BucketName)?.lockRules ?? [],
     alertWebhookUrl: receiver.url,
     extra: {
       d1: assets.filter((a) => a.kind === "d1").map((a) => a.target),
@@ -125,18 +148,22 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
       r2: assets.filter((a) => a.kind === "r2").map((a) => a.target),
     },
   });
+  const running = worker;
   return {
     dir,
     keyHex,
     pg,
-    s3,
-    worker,
+    world,
+    worker: running,
     assets,
     alerts,
-    s3Store: () => new S3Storage({ endpoint: s3.endpoint, bucket: DRILL_S3_BUCKET, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }),
+    s3Store: () => world.s3Storage(world.s3Keys("restorer")),
+    s3Writer: () => world.s3Storage(world.s3Keys("writer")),
+    r2Store: () => world.r2Storage(world.r2Keys("reader")),
+    r2Writer: () => world.r2Storage(world.r2Keys("writer")),
     close: async () => {
-      await worker.dispose().catch(() => undefined);
-      await s3.close().catch(() => undefined);
+      await running.dispose().catch(() => undefined);
+      await world.close().catch(() => undefined);
       await pg.stop().catch(() => undefined);
       await new Promise<void>((r) => receiver.server.close(() => r()));
       rmSync(dir, { recursive: true, force: true });

@@ -7,12 +7,13 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { listTierObjects, objectExists } from "../backup/catalog";
 import { backupPostgres } from "../backup/postgresBackup";
 import { importMasterKey } from "../format/keys";
 import type { Posture } from "../posture/model";
 import { resolveBackup } from "../restore/resolve";
 import { DirStorage } from "../storage/dirStorage";
-import { readAll, type BackupStorage } from "../storage/types";
+import type { BackupStorage } from "../storage/types";
 import type { DrillAsset, DrillEnvironment } from "./environment";
 import { startDrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
@@ -98,22 +99,23 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 
 async function takeBackups(env: DrillEnvironment, tl: Timeline): Promise<void> {
   const master = await importMasterKey(env.keyHex);
-  const r2 = await env.worker.backupStorage();
   const s3 = env.s3Store();
   for (const cron of [...new Set(env.assets.filter((a) => a.kind !== "neon").map((a) => a.cron))]) {
     await tl.phase("backup (Worker cron)", cron, async () => {
       await env.worker.runCron(cron);
       for (const a of env.assets.filter((x) => x.cron === cron && x.kind !== "neon")) {
         const p = await env.worker.waitForBackup(a, null);
-        await waitFor(`the S3 copy of ${id(a)}`, () => s3.head(p.latest.key));
+        await waitFor(`the S3 copy of ${id(a)}`, () => objectExists(s3, p.latest.key));
       }
     });
   }
   for (const a of env.assets.filter((x) => x.kind === "neon")) {
     await tl.phase("backup postgres (pg_dump)", id(a), () =>
+      // As the nightly workflow runs it: R2 through its S3 API with the R2 writer token, then S3
+      // with the S3 writer.
       backupPostgres({
         url: env.pg.url(a.source),
-        stores: [r2, s3],
+        stores: [env.r2Writer(), env.s3Writer()],
         master,
         stack: env.worker.plan.stack,
         asset: { kind: "neon", name: a.name },
@@ -125,18 +127,15 @@ async function takeBackups(env: DrillEnvironment, tl: Timeline): Promise<void> {
   }
 }
 
-/** Flips one byte in the middle of the S3 copy of the asset's newest backup's first artifact. */
+/** Flips one byte in the middle of the S3 copy of the asset's newest backup's first artifact,
+ * at rest (as storage corruption would: no API call can change a locked version). */
 async function corrupt(env: DrillEnvironment, assetId: string): Promise<void> {
   const a = env.assets.find((x) => id(x) === assetId);
   if (!a) throw new Error(`--corrupt ${assetId}: no such asset in the drill (${env.assets.map(id).join(", ")})`);
-  const s3 = env.s3Store();
-  const r = await resolveBackup(s3, await importMasterKey(env.keyHex), a, "latest");
+  const r = await resolveBackup(env.s3Store(), await importMasterKey(env.keyHex), a, "latest");
   const victim = r.manifest.artifacts[0];
   if (!victim) throw new Error(`${assetId}: backup has no artifact`);
-  const bytes = await readAll((await s3.get(victim.key)) as ReadableStream<Uint8Array>);
-  const at = Math.floor(bytes.length / 2);
-  bytes[at] = (bytes[at] as number) ^ 0x20;
-  await s3.put(victim.key, bytes);
+  env.world.vault.corruptAtRest(victim.key);
 }
 
 async function restoreAndVerify(env: DrillEnvironment, a: DrillAsset, before: { digest: string; count: number }, disasterAt: Date, tl: Timeline): Promise<AssetResult> {
@@ -184,7 +183,7 @@ async function restoreAndVerify(env: DrillEnvironment, a: DrillAsset, before: { 
 
 async function copyStore(from: BackupStorage, to: DirStorage): Promise<number> {
   let n = 0;
-  for await (const o of from.list("")) {
+  for await (const o of listTierObjects(from)) {
     const body = await from.get(o.key);
     if (body) await to.put(o.key, body);
     n++;

@@ -1,10 +1,16 @@
 /**
- * The real backup Worker bundle (the bytes `pulumi up` deploys) running in workerd through
- * Miniflare, with local D1/KV/R2 and the step queue. Used by the drill, the benchmarks and the
- * bundle test: cron triggers are fired like Cloudflare fires them, steps run on the queue.
+ * LOCAL WORLD. The real backup Worker bundle (the bytes `pulumi up` deploys) running in workerd
+ * through Miniflare, with local D1/KV/R2 and the step queue. Used by the drill, the benchmarks
+ * and the bundle tests: cron triggers are fired like Cloudflare fires them, steps run on the
+ * queue. Every invocation runs under Cloudflare's per-invocation limits (limits/workerShim.ts),
+ * the backup bucket's R2 lock rules apply to its binding, and the Worker reaches the local
+ * HTTPS endpoints through a network service that trusts the local world's CA.
  */
 import { Miniflare, type MiniflareOptions } from "miniflare";
-import { bundleWorker } from "../worker/bundle";
+import { bundleModule, bundleWorker } from "../worker/bundle";
+import type { InvocationLimits, InvocationStats } from "./limits/invocationBudget";
+import type { R2LockRuleLike } from "./limits/r2Locks";
+import { workerdOutbound } from "./tls";
 import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
 import type { BackupPlan } from "../backup/plan";
 import { STATE_PREFIX, type AssetRef } from "../format/layout";
@@ -13,11 +19,37 @@ import type { BackupStorage, ObjectInfo, PutOptions, Body, ByteRange } from "../
 export const LOCAL_QUEUE = "drposture-local-steps";
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
 
+export interface AccessKeys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Cloudflare's per-invocation limits on the Workers Paid plan, and the byte budget of a step.
+ * Sources: https://developers.cloudflare.com/workers/platform/limits/,
+ * https://developers.cloudflare.com/kv/platform/limits/, https://developers.cloudflare.com/d1/platform/limits/ */
+export function workersPaidLimits(plan: BackupPlan): InvocationLimits {
+  return {
+    subrequests: 1000,
+    kvOperations: 1000,
+    d1Queries: 1000,
+    r2Operations: 1000,
+    // A step reads at most its byte budget, plus one KV value (25 MiB) past it.
+    sourceBytes: plan.limits.bytesPerStep + 32 * 1024 * 1024,
+  };
+}
+
 export interface LocalWorkerOptions {
   readonly plan: BackupPlan;
   readonly keyHex: string;
-  /** S3 credentials for both the writer and verifier bindings (s3rver has one account). */
-  readonly s3Credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The S3 writer (put only) and verifier (read only) identities the program declares. */
+  readonly s3Writer?: AccessKeys;
+  readonly s3Verifier?: AccessKeys;
+  /** PEM of the local world's CA, when the Worker must reach its HTTPS endpoints. */
+  readonly caPem?: string;
+  /** Per-invocation limits; default workersPaidLimits(plan). */
+  readonly limits?: Partial<InvocationLimits>;
+  /** Lock rules of the backup bucket (the program's R2BucketLock), enforced on BACKUP_R2. */
+  readonly r2Locks?: readonly R2LockRuleLike[];
   readonly alertWebhookUrl?: string;
   readonly neonApiKey?: string;
   /** Directory for D1/KV/R2 data; in memory when absent. */
@@ -61,12 +93,30 @@ export class MiniflareR2Storage implements BackupStorage {
 }
 
 export class LocalWorker {
-  private constructor(readonly mf: Miniflare, readonly plan: BackupPlan) {}
+  private constructor(
+    readonly mf: Miniflare,
+    readonly plan: BackupPlan,
+    /** Every invocation's binding operations, subrequests and bytes, in order. */
+    readonly invocations: InvocationStats[],
+  ) {}
 
   static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
-    const mf = new Miniflare(localWorkerOptions(o));
+    const invocations: InvocationStats[] = [];
+    const mf = new Miniflare(localWorkerOptions(o, invocations));
     await mf.ready;
-    return new LocalWorker(mf, o.plan);
+    return new LocalWorker(mf, o.plan, invocations);
+  }
+
+  /** Invocations that went over a limit (each failed on Cloudflare as it failed here). */
+  violations(): string[] {
+    return this.invocations.flatMap((i) => (i.violation ? [i.violation] : []));
+  }
+
+  /** The most of each count any one invocation used. */
+  peaks(): InvocationStats["counts"] {
+    const peak = { subrequests: 0, kvOperations: 0, d1Queries: 0, r2Operations: 0, sourceBytes: 0 };
+    for (const i of this.invocations) for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], i.counts[k]);
+    return peak;
   }
 
   /** Fires a cron trigger, as Cloudflare does, and returns what the scheduled handler said. */
@@ -98,9 +148,10 @@ export class LocalWorker {
   }
 }
 
-/** Miniflare options for the backup Worker with a plan's bindings (composable with other workers). */
-export function localWorkerOptions(o: LocalWorkerOptions): MiniflareOptions {
+/** Miniflare options for the backup Worker with a plan's bindings, under the local limits. */
+export function localWorkerOptions(o: LocalWorkerOptions, invocations: InvocationStats[] = []): MiniflareOptions {
   const bundle = bundleWorker();
+  const shim = bundleModule("lib/local/limits/workerShim.ts", ["./index.js"]);
   const plan = o.plan;
   const d1: Record<string, string> = {};
   const kv: Record<string, string> = {};
@@ -114,10 +165,21 @@ export function localWorkerOptions(o: LocalWorkerOptions): MiniflareOptions {
   for (const b of o.extra?.d1 ?? []) d1[b] = `${b.toLowerCase()}-local`;
   for (const b of o.extra?.kv ?? []) kv[b] = `${b.toLowerCase()}-local`;
   for (const b of o.extra?.r2 ?? []) r2[b] = `${b.toLowerCase().replace(/_/g, "-")}-local`;
-  const creds = o.s3Credentials;
+  const writer = o.s3Writer;
+  const verifier = o.s3Verifier;
   return {
     name: "drposture-backup",
-    modules: [{ type: "ESModule", path: "index.js", contents: bundle.content }],
+    modules: [
+      { type: "ESModule", path: "shim.js", contents: shim.content },
+      { type: "ESModule", path: "index.js", contents: bundle.content },
+    ],
+    ...(o.caPem ? { outboundService: workerdOutbound(o.caPem) } : {}),
+    serviceBindings: {
+      LIMITS_REPORT: async (request: Request) => {
+        invocations.push((await request.json()) as InvocationStats);
+        return new Response(null, { status: 204 });
+      },
+    },
     compatibilityDate: WORKER_COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
     d1Databases: d1,
@@ -129,14 +191,9 @@ export function localWorkerOptions(o: LocalWorkerOptions): MiniflareOptions {
       BACKUP_PLAN: plan as unknown as Record<string, unknown>,
       WORKER_VERSION: bundle.version,
       ENCRYPTION_KEY: o.keyHex,
-      ...(creds
-        ? {
-            S3_WRITER_ACCESS_KEY_ID: creds.accessKeyId,
-            S3_WRITER_SECRET_ACCESS_KEY: creds.secretAccessKey,
-            S3_VERIFIER_ACCESS_KEY_ID: creds.accessKeyId,
-            S3_VERIFIER_SECRET_ACCESS_KEY: creds.secretAccessKey,
-          }
-        : {}),
+      LOCAL_LIMITS: { limits: { ...workersPaidLimits(plan), ...(o.limits ?? {}) }, r2Locks: { BACKUP_R2: o.r2Locks ?? [] } },
+      ...(writer ? { S3_WRITER_ACCESS_KEY_ID: writer.accessKeyId, S3_WRITER_SECRET_ACCESS_KEY: writer.secretAccessKey } : {}),
+      ...(verifier ? { S3_VERIFIER_ACCESS_KEY_ID: verifier.accessKeyId, S3_VERIFIER_SECRET_ACCESS_KEY: verifier.secretAccessKey } : {}),
       ...(o.alertWebhookUrl ? { ALERT_WEBHOOK_URL: o.alertWebhookUrl } : {}),
       ...(o.neonApiKey ? { NEON_API_KEY: o.neonApiKey } : {}),
     },

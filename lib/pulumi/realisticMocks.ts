@@ -105,8 +105,9 @@ function answer(type: string, name: string, inputs: State): { id: string; state:
   }
 }
 
-/** Known Cloudflare permission group ids, as the account API lists them. */
-const PERMISSION_GROUPS: Record<string, string> = {
+/** Known Cloudflare permission group ids, as the account API lists them (the local world maps
+ * a declared token's group ids back to names with this table). */
+export const PERMISSION_GROUPS: Readonly<Record<string, string>> = {
   "Workers R2 Storage Bucket Item Write": "2efd5506f9c8494dacb1fa10a3e7d5b6",
   "Workers R2 Storage Bucket Item Read": "6a018a9f2fc74eb6b293b0c548f38b39",
 };

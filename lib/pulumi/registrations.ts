@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 export interface Registration {
   readonly urn: string;
+  /** Provider id (a bucket name, an access key id...); empty for components. */
+  readonly id: string;
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
@@ -37,6 +39,7 @@ interface RegisterRequest {
 
 interface RegisterResponse {
   getUrn(): string;
+  getId(): string;
   getObject(): unknown;
 }
 
@@ -57,6 +60,7 @@ export function captureRegistrations(): Registration[] {
         const inputs = deserialize(req.getObject());
         out.push({
           urn: resp.getUrn(),
+          id: resp.getId(),
           type: req.getType(),
           name: req.getName(),
           custom: req.getCustom(),

@@ -4,7 +4,7 @@
  * downloaded and decrypted, checking both SHA-256s and every chunk's tag.
  */
 import { openArtifact } from "../backup/artifacts";
-import { readManifest } from "../backup/catalog";
+import { listTierObjects, readManifest } from "../backup/catalog";
 import type { MasterKey } from "../format/keys";
 import { MANIFEST_NAME, parseObjectKey } from "../format/layout";
 import { verifyManifest, type ArtifactEntry, type Manifest } from "../format/manifest";
@@ -38,7 +38,7 @@ export async function verifyStore(store: BackupStorage, master: MasterKey, o: Ve
   const failures: VerifyFailure[] = [];
   const manifestKeys: string[] = [];
   const objects = new Map<string, number>();
-  for await (const obj of store.list("")) {
+  for await (const obj of listTierObjects(store)) {
     const p = parseObjectKey(obj.key);
     if (!p) continue;
     if (o.asset && o.asset !== `${p.kind}/${p.asset}` && o.asset !== p.asset) continue;

@@ -1,14 +1,20 @@
 /**
  * BackupStorage over the S3 API, signed with SigV4 by aws4fetch. Works from a Worker and from
- * Node, against AWS S3, R2's S3-compatible endpoint and s3rver. Streams go up as multipart
- * uploads in fixed-size parts; every upload carries a SHA-256 checksum, which S3 requires for
- * objects under Object Lock.
+ * Node, against AWS S3, R2's S3-compatible endpoint and S3-compatible on-prem stores. Streams go
+ * up as multipart uploads in fixed-size parts; every upload carries a SHA-256 checksum, which S3
+ * requires for objects under Object Lock.
+ *
+ * The flavour says what the endpoint implements. R2's S3 API answers 501 NotImplemented to
+ * object tagging and Object Lock headers (it locks by bucket rules instead), so on R2 tags travel
+ * as custom metadata, as they do through the R2 binding, and no lock header is sent.
+ * Source: https://developers.cloudflare.com/r2/api/s3/api/
  */
 import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";
 import { asBytes } from "../format/bytes";
-import { forEachPart, StorageError, UPLOAD_PART_BYTES, bodyBytes, type BackupStorage, type Body, type ByteRange, type ObjectInfo, type PutOptions } from "./types";
+import { metadataFromHeaders, metadataHeaders } from "./s3Metadata";
+import { forEachPart, StorageError, UPLOAD_PART_BYTES, bodyBytes, type BackupStorage, type Body, type ByteRange, type ListOptions, type ObjectInfo, type PutOptions } from "./types";
 
 export interface S3Config {
   /** e.g. https://s3.eu-central-1.amazonaws.com, https://<account>.r2.cloudflarestorage.com, http://127.0.0.1:4568 */
@@ -21,9 +27,15 @@ export interface S3Config {
    * for R2's S3 endpoint and local endpoints). Default: path. */
   readonly addressing?: "path" | "virtual";
   readonly partBytes?: number;
+  /** Temporary credentials (SSO, assumed roles): sent as X-Amz-Security-Token. */
+  readonly sessionToken?: string;
+  /** "aws" (default): tags and Object Lock headers; "r2": neither (see above). */
+  readonly flavour?: S3Flavour;
 }
 
-const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === "Contents" });
+export type S3Flavour = "aws" | "r2";
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === "Contents" });
 
 function sha256b64(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("base64");
@@ -39,15 +51,27 @@ function tagging(tags: Readonly<Record<string, string>>): string {
     .join("&");
 }
 
+/** HTTP metadata fields and their headers. */
+const HTTP_HEADERS = { contentType: "content-type", cacheControl: "cache-control", contentDisposition: "content-disposition", contentEncoding: "content-encoding", contentLanguage: "content-language" } as const;
+
 export class S3Storage implements BackupStorage {
   readonly label: string;
+  readonly flavour: S3Flavour;
   private readonly client: AwsClient;
   private readonly base: string;
   private readonly partBytes: number;
 
   constructor(cfg: S3Config) {
-    this.label = `s3:${cfg.bucket}`;
-    this.client = new AwsClient({ accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, service: "s3", region: cfg.region, retries: 2 });
+    this.flavour = cfg.flavour ?? "aws";
+    this.label = `${this.flavour === "r2" ? "r2" : "s3"}:${cfg.bucket}`;
+    this.client = new AwsClient({
+      accessKeyId: cfg.accessKeyId,
+      secretAccessKey: cfg.secretAccessKey,
+      ...(cfg.sessionToken ? { sessionToken: cfg.sessionToken } : {}),
+      service: "s3",
+      region: cfg.region,
+      retries: 2,
+    });
     const endpoint = new URL(cfg.endpoint);
     this.base =
       cfg.addressing === "virtual"
@@ -65,23 +89,31 @@ export class S3Storage implements BackupStorage {
     if (!okStatuses.includes(res.status)) {
       const text = await res.text().catch(() => "");
       const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? "";
-      throw new StorageError(`${this.label}: ${what} failed: HTTP ${res.status} ${code}`.trim(), res.status);
+      const message = /<Message>([^<]+)<\/Message>/.exec(text)?.[1];
+      throw new StorageError(`${this.label}: ${what} failed: HTTP ${res.status} ${code}${message && res.status !== 403 ? ` (${message})` : ""}`.trim(), res.status);
     }
     return res;
+  }
+
+  /** Why a read of one key was refused: S3 answers 403, not 404, for a missing key to a caller
+   * without an unconditioned s3:ListBucket, so a 403 may mean "absent" as well as "forbidden". */
+  private readRefused(what: string, key: string, status: number): StorageError {
+    const hint = status === 403 ? " (AccessDenied: either the identity may not read it, or the object does not exist and the identity may not list the bucket)" : "";
+    return new StorageError(`${this.label}: ${what} ${key} failed: HTTP ${status}${hint}`, status);
   }
 
   private objectHeaders(options: PutOptions): Record<string, string> {
     const http = options.httpMetadata ?? {};
     const httpHeaders: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ contentType: "content-type", cacheControl: "cache-control", contentDisposition: "content-disposition", contentEncoding: "content-encoding", contentLanguage: "content-language" })) {
-      if (http[k]) httpHeaders[v] = http[k] as string;
-    }
+    for (const [k, v] of Object.entries(HTTP_HEADERS)) if (http[k]) httpHeaders[v] = http[k] as string;
+    const r2 = this.flavour === "r2";
+    const tags = options.tags && Object.keys(options.tags).length ? options.tags : undefined;
     return {
       ...(options.contentType ? { "content-type": options.contentType } : {}),
       ...httpHeaders,
-      ...Object.fromEntries(Object.entries(options.customMetadata ?? {}).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, encodeURIComponent(v)])),
-      ...(options.tags && Object.keys(options.tags).length ? { "x-amz-tagging": tagging(options.tags) } : {}),
-      ...(options.retainUntil
+      ...metadataHeaders({ ...(r2 && tags ? tags : {}), ...(options.customMetadata ?? {}) }),
+      ...(!r2 && tags ? { "x-amz-tagging": tagging(tags) } : {}),
+      ...(!r2 && options.retainUntil
         ? { "x-amz-object-lock-mode": options.lockMode ?? "COMPLIANCE", "x-amz-object-lock-retain-until-date": options.retainUntil.toISOString() }
         : {}),
     };
@@ -157,7 +189,7 @@ export class S3Storage implements BackupStorage {
     }
     if (res.status !== 200 && res.status !== 206) {
       await res.body?.cancel();
-      throw new StorageError(`${this.label}: get ${key} failed: HTTP ${res.status}`, res.status);
+      throw this.readRefused("get", key, res.status);
     }
     return res.body as ReadableStream<Uint8Array>;
   }
@@ -165,21 +197,30 @@ export class S3Storage implements BackupStorage {
   async head(key: string): Promise<ObjectInfo | null> {
     const res = await this.client.fetch(this.url(key), { method: "HEAD" });
     if (res.status === 404) return null;
-    if (res.status !== 200) throw new StorageError(`${this.label}: head ${key} failed: HTTP ${res.status}`, res.status);
+    if (res.status !== 200) throw this.readRefused("head", key, res.status);
     const modified = res.headers.get("last-modified");
+    const httpMetadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(HTTP_HEADERS)) {
+      const value = res.headers.get(v);
+      if (value !== null) httpMetadata[k] = value;
+    }
     return {
       key,
       size: Number(res.headers.get("content-length") ?? 0),
       etag: res.headers.get("etag") ?? undefined,
       ...(modified ? { uploaded: new Date(modified) } : {}),
+      httpMetadata,
+      customMetadata: metadataFromHeaders(res.headers),
     };
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const q = new URLSearchParams({ "list-type": "2", prefix, ...(token ? { "continuation-token": token } : {}) });
-      const res = await this.send(`${this.base}?${q.toString()}`, {}, `list ${prefix}`);
+      const params: Record<string, string> = { "list-type": "2", prefix, ...(token ? { "continuation-token": token } : options.startAfter ? { "start-after": options.startAfter } : {}) };
+      // %20 for spaces, never '+': S3 reads '+' in a query string as a literal plus sign.
+      const q = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+      const res = await this.send(`${this.base}?${q}`, {}, `list ${prefix}`);
       const doc = xml.parse(await res.text()) as {
         ListBucketResult: { Contents?: Array<{ Key: string; Size: string; ETag?: string; LastModified?: string }>; IsTruncated?: string; NextContinuationToken?: string };
       };

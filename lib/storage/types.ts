@@ -22,6 +22,14 @@ export interface ObjectInfo {
   readonly size: number;
   readonly etag?: string;
   readonly uploaded?: Date;
+  /** On head(): the object's HTTP and custom metadata, decoded (when the storage reports them). */
+  readonly httpMetadata?: Readonly<Record<string, string>>;
+  readonly customMetadata?: Readonly<Record<string, string>>;
+}
+
+export interface ListOptions {
+  /** Only keys after this one (S3 start-after, R2 startAfter): resumes a listing cheaply. */
+  readonly startAfter?: string;
 }
 
 export interface ByteRange {
@@ -40,7 +48,7 @@ export interface BackupStorage {
   get(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null>;
   head(key: string): Promise<ObjectInfo | null>;
   /** Every object under a prefix, in key order. */
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   /** Deletes an object. Locked backups refuse this; it is used for job state and cleanup. */
   delete(key: string): Promise<void>;
 }

@@ -26,9 +26,11 @@ export function bundleWorker(): WorkerBundle {
   return bundleModule(WORKER_ENTRY);
 }
 
-/** Any Worker entry point of this repository (the benchmarks have their own). */
-export function bundleModule(entry: string): WorkerBundle {
-  const hit = cache.get(entry);
+/** Any Worker entry point of this repository (the benchmarks and the local limits shim have
+ * their own); `external` names sibling modules provided at run time. */
+export function bundleModule(entry: string, external: readonly string[] = []): WorkerBundle {
+  const cacheKey = `${entry}\0${external.join(",")}`;
+  const hit = cache.get(cacheKey);
   if (hit) return hit;
   const result = buildSync({
     absWorkingDir: WORKER_ROOT,
@@ -41,7 +43,7 @@ export function bundleModule(entry: string): WorkerBundle {
     conditions: ["workerd", "worker", "browser", "import", "default"],
     target: "es2022",
     // Provided by the Workers runtime (nodejs_compat flag).
-    external: ["node:*", "cloudflare:*"],
+    external: ["node:*", "cloudflare:*", ...external],
     legalComments: "none",
     sourcemap: false,
     minify: false,
@@ -53,6 +55,6 @@ export function bundleModule(entry: string): WorkerBundle {
   const content = file.text;
   const sha256 = createHash("sha256").update(content).digest("hex");
   const bundle = { content, sha256, version: sha256.slice(0, 12) };
-  cache.set(entry, bundle);
+  cache.set(cacheKey, bundle);
   return bundle;
 }

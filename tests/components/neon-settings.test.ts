@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { startNeonStandin, type NeonStandin } from "../../lib/standins/neonApiStandin";
+import { startNeonStandin, type NeonStandin } from "../../lib/local/neonStandin";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);

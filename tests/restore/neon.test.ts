@@ -1,6 +1,6 @@
 /**
  * `drposture restore neon`: a point-in-time branch restore through Neon's API v2, as a user runs
- * it, against the STAND-IN for Neon's documented endpoints (lib/standins/neonApiStandin.ts; not
+ * it, against the STAND-IN for Neon's documented endpoints (lib/local/neonStandin.ts; not
  * Neon). The current state is kept as a named branch; a time outside the window is refused
  * before anything is sent; --validate-only sends no write.
  */
@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { startNeonStandin, type NeonStandin } from "../../lib/standins/neonApiStandin";
+import { startNeonStandin, type NeonStandin } from "../../lib/local/neonStandin";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);

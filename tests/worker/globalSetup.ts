@@ -1,23 +1,41 @@
 /**
- * Services the workerd tests reach over the network, started in Node: a local S3 endpoint
- * (s3rver) as the second backup destination, and an HTTP receiver that records alert webhooks.
+ * Services the workerd tests reach over the network, started in Node: the local world of the
+ * prod stack (its strict S3 endpoint holding the declared vault bucket, reached with the
+ * identities the program declares), the Neon API stand-in, and an HTTP receiver that records
+ * alert webhooks.
  */
 import { createServer } from "node:http";
+import { mkdtempSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import type { TestProject } from "vitest/node";
-import { startLocalS3 } from "../../lib/local/s3Endpoint";
-import { startNeonStandin } from "../../lib/standins/neonApiStandin";
+import { startLocalWorld } from "../../lib/local/localWorld";
+import { startNeonStandin } from "../../lib/local/neonStandin";
+
+interface Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
 declare module "vitest" {
   export interface ProvidedContext {
     s3Endpoint: string;
+    s3Bucket: string;
+    s3Region: string;
+    s3Writer: Keys;
+    s3Verifier: Keys;
+    s3Restorer: Keys;
+    s3Root: Keys;
+    caPem: string;
+    r2LockRules: Array<{ id: string; enabled: boolean; prefix: string; condition: { type: string; maxAgeSeconds?: number } }>;
     alertReceiver: string;
     neonStandin: string;
   }
 }
 
 export default async function setup(project: TestProject) {
-  const s3 = await startLocalS3(["drposture-test-s3"]);
+  const world = await startLocalWorld({ stack: "prod", dir: mkdtempSync(path.join(tmpdir(), "drposture-worker-world-")) });
   // Neon API stand-in (not Neon): project with a 1-day window, so the 7-day target drifts.
   const neon = await startNeonStandin({ apiKey: "neon-test-key", projectId: "standin-project-000001", branchId: "br-main-standin", historyRetentionSeconds: 86_400 });
   const received: Array<{ path: string; body: unknown }> = [];
@@ -45,11 +63,19 @@ export default async function setup(project: TestProject) {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  project.provide("s3Endpoint", s3.endpoint);
+  project.provide("s3Endpoint", world.aws.url);
+  project.provide("s3Bucket", world.s3BucketName);
+  project.provide("s3Region", world.s3Region);
+  project.provide("s3Writer", world.s3Keys("writer"));
+  project.provide("s3Verifier", world.s3Keys("verifier"));
+  project.provide("s3Restorer", world.s3Keys("restorer"));
+  project.provide("s3Root", world.rootKeys());
+  project.provide("caPem", world.tls.caPem);
+  project.provide("r2LockRules", world.declared.r2Buckets[0]?.lockRules ?? []);
   project.provide("neonStandin", neon.url);
   project.provide("alertReceiver", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
   return async () => {
-    await s3.close();
+    await world.close();
     await neon.close();
     await new Promise<void>((r) => receiver.close(() => r()));
   };

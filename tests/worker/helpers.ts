@@ -1,8 +1,14 @@
-/** Shared pieces of the workerd tests: plans, a step driver, fault injection, decoding. */
+/**
+ * Shared pieces of the workerd tests: plans, a step driver that runs each step as its own
+ * invocation under the local Workers limits, the S3 copy as each declared identity sees it,
+ * fault injection, decoding.
+ */
 import { env } from "cloudflare:test";
 import { inject } from "vitest";
 import { openArtifact, readLines } from "../../lib/backup/artifacts";
-import { findLatest } from "../../lib/backup/catalog";
+import { findLatest, listTierObjects } from "../../lib/backup/catalog";
+import type { InvocationLimits, InvocationStats } from "../../lib/local/limits/invocationBudget";
+import { runInvocation } from "../../lib/local/limits/runInvocation";
 import type { BackupPlan, StepLimits } from "../../lib/backup/plan";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
 import type { Manifest } from "../../lib/format/manifest";
@@ -12,8 +18,6 @@ import type { BackupStorage, Body, ObjectInfo, PutOptions } from "../../lib/stor
 import { BackupRunner, findAsset, type StepOutcome } from "../../worker/engine/runner";
 import type { Env, StepMessage } from "../../worker/env";
 
-export { TEST_S3_BUCKET as S3_BUCKET } from "./testPlan";
-import { TEST_S3_BUCKET } from "./testPlan";
 
 /** The test Worker's env (tests/worker/testPlan.ts), with the plan adjusted for one test. */
 export function testEnv(opts: { limits?: Partial<StepLimits>; plan?: Partial<BackupPlan>; env?: Partial<Env> } = {}): Env {
@@ -22,8 +26,22 @@ export function testEnv(opts: { limits?: Partial<StepLimits>; plan?: Partial<Bac
   return { ...env, BACKUP_PLAN: plan, ...(opts.env ?? {}) } as unknown as Env;
 }
 
-export function s3(): S3Storage {
-  return new S3Storage({ endpoint: inject("s3Endpoint"), bucket: TEST_S3_BUCKET, region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
+type S3Identity = "s3Restorer" | "s3Verifier" | "s3Writer" | "s3Root";
+
+/** The S3 copy as one of the prod stack's declared identities sees it (default: the restorer);
+ * s3Root is the account root, for staging what no identity may do (a delete marker). */
+export function s3(identity: S3Identity = "s3Restorer"): S3Storage {
+  return new S3Storage({ endpoint: inject("s3Endpoint"), bucket: inject("s3Bucket"), region: inject("s3Region"), addressing: "path", ...inject(identity) });
+}
+
+/** Cloudflare's per-invocation limits (Workers Paid) for the test plan's step budget. */
+export function testLimits(e: Env = env as unknown as Env): InvocationLimits {
+  return { subrequests: 1000, kvOperations: 1000, d1Queries: 1000, r2Operations: 1000, sourceBytes: e.BACKUP_PLAN.limits.bytesPerStep + 32 * 1024 * 1024 };
+}
+
+/** Runs `fn` as one invocation: bindings and fetch charged, the backup bucket's lock rules on. */
+export function invocation<T>(e: Env, kind: string, fn: (limited: Env) => Promise<T>, stats?: InvocationStats[]): Promise<T> {
+  return runInvocation(kind, e, { limits: testLimits(e), r2Locks: { BACKUP_R2: inject("r2LockRules") }, onDone: (s) => void stats?.push(s) }, fn);
 }
 
 export const r2 = (e: Env = env as unknown as Env): BackupStorage => new R2Storage(e.BACKUP_R2, "test-backups");
@@ -32,16 +50,23 @@ export const master = (): Promise<MasterKey> => importMasterKey(env.ENCRYPTION_K
 export interface DrivenBackup {
   steps: number;
   outcomes: StepOutcome[];
+  /** Each invocation's binding operations, subrequests and bytes. */
+  invocations: InvocationStats[];
 }
 
-/** Runs one backup to the end, executing each queued step in turn (no consumer involved). */
+/** Runs one backup to the end, executing each queued step in turn, each as its own invocation
+ * under the Workers limits, as the queue consumer would (no consumer involved). */
 export async function backupNow(e: Env, assetId: string, options: { storage?: BackupStorage; now?: () => Date } = {}): Promise<DrivenBackup> {
   const queue: StepMessage[] = [];
-  const runner = new BackupRunner(e, { ...options, enqueue: async (m) => void queue.push(m) });
-  await runner.start(findAsset(e.BACKUP_PLAN, assetId));
+  const invocations: InvocationStats[] = [];
+  const runnerIn = (limited: Env) => new BackupRunner(limited, { ...options, enqueue: async (m) => void queue.push(m) });
+  await invocation(e, "scheduled", (limited) => runnerIn(limited).start(findAsset(e.BACKUP_PLAN, assetId)), invocations);
   const outcomes: StepOutcome[] = [];
-  while (queue.length) outcomes.push(await runner.continue(queue.shift() as StepMessage));
-  return { steps: outcomes.length, outcomes };
+  while (queue.length) {
+    const msg = queue.shift() as StepMessage;
+    outcomes.push(await invocation(e, "queue", (limited) => runnerIn(limited).continue(msg), invocations));
+  }
+  return { steps: outcomes.length, outcomes, invocations };
 }
 
 export async function latest(e: Env, assetId: string, storage: BackupStorage = r2(e)): Promise<{ manifest: Manifest; key: string }> {
@@ -63,7 +88,7 @@ export async function linesOf(storage: BackupStorage, m: Manifest, role: string)
 
 export async function manifestKeys(storage: BackupStorage): Promise<string[]> {
   const keys: string[] = [];
-  for await (const o of storage.list("")) if (o.key.endsWith("/manifest.json")) keys.push(o.key);
+  for await (const o of listTierObjects(storage)) if (o.key.endsWith("/manifest.json")) keys.push(o.key);
   return keys;
 }
 

@@ -1,14 +1,19 @@
 /**
  * The backup plan the test Worker runs with (its BACKUP_PLAN binding): the local plan from
- * wrangler.jsonc, with the S3 copy pointed at the tests' s3rver and small step budgets so that
- * multi-step backups happen with test-sized data.
+ * wrangler.jsonc, with the S3 copy in the prod stack's declared vault bucket on the local
+ * world's strict S3 endpoint, and small step budgets so that multi-step backups happen with
+ * test-sized data.
  */
 import type { BackupPlan } from "../../lib/backup/plan";
 import { localPlan } from "../../lib/local/localPlan";
 
-export const TEST_S3_BUCKET = "drposture-test-s3";
+export interface TestS3 {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region: string;
+}
 
-export function testPlan(s3Endpoint: string): BackupPlan {
+export function testPlan(s3: TestS3): BackupPlan {
   return localPlan({
     stack: "test",
     assets: [
@@ -18,7 +23,7 @@ export function testPlan(s3Endpoint: string): BackupPlan {
     ],
     destinations: {
       r2: { bucketName: "drposture-local-backups" },
-      s3: { endpoint: s3Endpoint, bucket: TEST_S3_BUCKET, region: "us-east-1", lockMode: "GOVERNANCE" },
+      s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, lockMode: "COMPLIANCE", addressing: "path" },
     },
     limits: { opsPerStep: 40, bytesPerStep: 256 * 1024, d1PageRows: 100, d1SnapshotBytes: 32 * 1024 * 1024 },
   });

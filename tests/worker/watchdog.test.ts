@@ -7,6 +7,7 @@ import { env, reset } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { AlertDeliveryError, type AlertEvent } from "../../lib/alerts/alerts";
+import { objectExists } from "../../lib/backup/catalog";
 import { readAll } from "../../lib/storage/types";
 import { sendAlerts } from "../../worker/alerting";
 import { BackupRunner } from "../../worker/engine/runner";
@@ -54,11 +55,14 @@ describe("watchdog", () => {
 
   it("reports a backup missing from S3 after the allowed lag and copies it again", async () => {
     const { key } = await latest(testEnv(), "kv/sessions");
-    await s3().delete(key);
+    // Only the account root can hide it (a delete marker; the locked versions stay): the copy
+    // now looks as if it never arrived.
+    await s3("s3Root").delete(key);
+    expect(await objectExists(s3(), key)).toBeNull();
     expect(await findingsFor("kv/sessions", minutes(10))).toEqual([]); // within the 120 min lag
     const f = await findingsFor("kv/sessions", minutes(125));
     expect(f.map((x) => x.kind)).toEqual(["backup-stale", "replication-lag"]);
-    expect(await s3().head(key)).not.toBeNull();
+    expect(await objectExists(s3(), key)).not.toBeNull();
   });
 });
 

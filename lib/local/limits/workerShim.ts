@@ -1,0 +1,44 @@
+/**
+ * LOCAL WORLD. The entry module of a local run of the backup Worker: it imports the production
+ * bundle unchanged (a separate module, "./index.js", byte for byte what `pulumi up` deploys) and
+ * runs each of its invocations under Cloudflare's per-invocation limits (runInvocation.ts).
+ * Each invocation's counts and any violation go to the Node side through the LIMITS_REPORT
+ * service. Never deployed: the BackupWorker component uploads index.js alone.
+ */
+// @ts-expect-error: the production bundle, provided as a sibling module at run time.
+import worker from "./index.js";
+import type { InvocationLimits } from "./invocationBudget";
+import type { R2LockRuleLike } from "./r2Locks";
+import { runInvocation } from "./runInvocation";
+
+interface ShimBindings {
+  readonly LOCAL_LIMITS: { readonly limits: InvocationLimits; readonly r2Locks: Record<string, R2LockRuleLike[]> };
+  readonly LIMITS_REPORT: { fetch(url: string, init: RequestInit): Promise<Response> };
+}
+
+type Env = ShimBindings & Record<string, unknown>;
+
+interface Handlers {
+  scheduled(controller: unknown, env: unknown, ctx: unknown): Promise<void>;
+  queue(batch: unknown, env: unknown, ctx: unknown): Promise<void>;
+}
+
+const handlers = worker as Handlers;
+
+function run(kind: "scheduled" | "queue", env: Env, fn: (e: Record<string, unknown>) => Promise<void>): Promise<void> {
+  const { LOCAL_LIMITS, LIMITS_REPORT, ...production } = env;
+  return runInvocation(kind, production, {
+    limits: LOCAL_LIMITS.limits,
+    r2Locks: LOCAL_LIMITS.r2Locks,
+    onDone: async (stats) => void (await LIMITS_REPORT.fetch("http://limits/report", { method: "POST", body: JSON.stringify(stats) })),
+  }, fn);
+}
+
+export default {
+  scheduled(controller: unknown, env: Env, ctx: unknown): Promise<void> {
+    return run("scheduled", env, (e) => handlers.scheduled(controller, e, ctx));
+  },
+  queue(batch: unknown, env: Env, ctx: unknown): Promise<void> {
+    return run("queue", env, (e) => handlers.queue(batch, e, ctx));
+  },
+};
