@@ -128,10 +128,10 @@ export async function authenticate(req: RawRequest, credentials: ReadonlyMap<str
   const token = req.headers["x-amz-security-token"];
   if (credential.sessionToken !== undefined) {
     if (!token || token !== credential.sessionToken || !auth.signedHeaders.includes("x-amz-security-token")) {
-      throw new S3Error(403, "InvalidToken", "The provided token is malformed or otherwise invalid.");
+      throw new S3Error(400, "InvalidToken", "The provided token is malformed or otherwise invalid.");
     }
   } else if (token) {
-    throw new S3Error(403, "InvalidToken", "The provided token is malformed or otherwise invalid.");
+    throw new S3Error(400, "InvalidToken", "The provided token is malformed or otherwise invalid.");
   }
   const signingDate = parseAmzDate(req.headers["x-amz-date"]);
   if (Math.abs(now.getTime() - signingDate.getTime()) > MAX_SKEW_MS) {
