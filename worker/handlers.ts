@@ -24,7 +24,7 @@ function event(env: Env, f: Finding): AlertEvent {
 }
 
 async function lastGood(env: Env, a: PlanAsset): Promise<string | null> {
-  const p = await readLatest(destinations(env).r2, a).catch(() => null);
+  const p = await readLatest(destinations(env).r2, await importMasterKey(env.ENCRYPTION_KEY), a).catch(() => null);
   return p?.latest.sourcePointInTime ?? null;
 }
 
@@ -62,7 +62,7 @@ export async function runScheduled(env: Env, cron: string, now = new Date()): Pr
     }
   }
   const master = await importMasterKey(env.ENCRYPTION_KEY);
-  const findings = await runWatchdog(plan, destinations(env), master, { now, replicate: (m, key) => runner.replicate(m, key) });
+  const findings = await runWatchdog(plan, destinations(env), master, { now, replicate: (m, key) => runner.scheduleReplication(m, key) });
   alerts.push(...findings.map((f) => event(env, f)));
   return alerts;
 }
@@ -76,14 +76,13 @@ export async function runQueue(env: Env, batch: MessageBatch<StepMessage>): Prom
       await runner.continue(msg.body);
       msg.ack();
     } catch (err) {
-      if (err instanceof ReplicationError) {
-        alerts.push(await failure(env, asset, err));
-        msg.ack();
-      } else if (msg.attempts < MAX_STEP_ATTEMPTS) {
+      if (msg.attempts < MAX_STEP_ATTEMPTS) {
         console.error(`drposture: step ${msg.body.step} of ${msg.body.asset} failed (attempt ${msg.attempts}), retrying: ${(err as Error).message}`);
         msg.retry({ delaySeconds: 10 * msg.attempts });
       } else {
-        alerts.push(await failure(env, asset, err));
+        // A failed copy to S3 leaves the committed R2 backup standing: a replication failure.
+        const replicating = err instanceof ReplicationError || (await runner.replicating(asset));
+        alerts.push(await failure(env, asset, replicating && !(err instanceof ReplicationError) ? new ReplicationError((err as Error).message) : err));
         await runner.discard(asset);
         msg.ack();
       }

@@ -10,7 +10,7 @@ import { findLatest, objectExists } from "../lib/backup/catalog";
 import type { BackupPlan, PlanAsset } from "../lib/backup/plan";
 import type { AlertEvent } from "../lib/alerts/alerts";
 import type { MasterKey } from "../lib/format/keys";
-import { verifyManifest, type Manifest } from "../lib/format/manifest";
+import type { Manifest } from "../lib/format/manifest";
 import type { BackupStorage } from "../lib/storage/types";
 import type { Destinations } from "./engine/destinations";
 
@@ -22,8 +22,8 @@ export interface WatchdogOptions {
   readonly sample?: string;
   /** Stop sampling after this many plaintext bytes. */
   readonly sampleMaxBytes?: number;
-  /** Copies a committed backup to S3 (the runner's replicate). */
-  readonly replicate?: (m: Manifest, key: string) => Promise<void>;
+  /** Queues the copy of a committed backup to S3 (the runner's scheduleReplication). */
+  readonly replicate?: (m: Manifest, key: string) => Promise<boolean>;
 }
 
 const id = (a: PlanAsset) => `${a.kind}/${a.name}`;
@@ -40,9 +40,11 @@ export async function verifyBackupData(storage: BackupStorage, master: MasterKey
 
 async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations, master: MasterKey, o: WatchdogOptions, sample: boolean): Promise<Finding[]> {
   const out: Finding[] = [];
-  const found = await findLatest(dest.r2, asset);
-  if (!found) {
-    return [{ kind: "backup-stale", severity: "critical", asset: id(asset), error: "no committed backup exists", lastGoodBackup: null }];
+  const found = await findLatest(dest.r2, master, asset);
+  // Manifests or pointers that fail verification were skipped; each is reported.
+  for (const problem of found?.rejected ?? []) out.push({ kind: "verification-failed", severity: "critical", asset: id(asset), error: problem, lastGoodBackup: null });
+  if (!found?.manifest) {
+    return [...out, { kind: "backup-stale", severity: "critical", asset: id(asset), error: found ? "no committed backup verifies" : "no committed backup exists", lastGoodBackup: null }];
   }
   const { manifest: m, key } = found;
   const last = m.sourcePointInTime;
@@ -51,7 +53,6 @@ async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations
     out.push({ kind: "backup-stale", severity: "critical", asset: id(asset), error: `newest backup is ${Math.round(ageMin)} min old; RPO is ${asset.rpoMinutes} min`, lastGoodBackup: last });
   }
   try {
-    await verifyManifest(master, m, key);
     if (sample) await verifyBackupData(dest.r2, master, m, o.sampleMaxBytes ?? 64 * 1024 * 1024);
   } catch (err) {
     out.push({ kind: "verification-failed", severity: "critical", asset: id(asset), error: `${key}: ${(err as Error).message}`, lastGoodBackup: null });
@@ -60,10 +61,12 @@ async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations
     const onS3 = await objectExists(dest.s3.read, key).catch(() => null);
     const lagMin = (o.now.getTime() - Date.parse(m.completedAt)) / 60_000;
     if (!onS3 && lagMin > plan.alerts.replicationLagMinutes) {
-      out.push({ kind: "replication-lag", severity: "warning", asset: id(asset), error: `backup ${m.backupId} committed ${Math.round(lagMin)} min ago is not on S3 yet; copying it now`, lastGoodBackup: last });
-      await o.replicate?.(m, key).catch((err: Error) =>
-        out.push({ kind: "replication-failed", severity: "critical", asset: id(asset), error: err.message, lastGoodBackup: last }),
-      );
+      const queued = await o.replicate?.(m, key).catch((err: Error) => {
+        out.push({ kind: "replication-failed", severity: "critical", asset: id(asset), error: err.message, lastGoodBackup: last });
+        return false;
+      });
+      const next = queued ? "its copy is queued now" : "it will be copied once the asset's running job ends";
+      out.push({ kind: "replication-lag", severity: "warning", asset: id(asset), error: `backup ${m.backupId} committed ${Math.round(lagMin)} min ago is not on S3 yet; ${next}`, lastGoodBackup: last });
     }
   }
   return out;

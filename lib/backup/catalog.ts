@@ -1,10 +1,14 @@
 /**
- * Finding backups: manifests by listing (the truth), and a small "latest" pointer per asset
- * under _state/ (a cache updated after each commit) so that the watchdog and the tier choice
- * cost one read instead of a listing. Tier choice by date lives here too.
+ * Finding backups: manifests by listing (the truth), and a small sealed "latest" pointer per
+ * asset under _state/ (a cache updated after each commit) so that the watchdog and the tier
+ * choice cost one read instead of a listing. A pointer that does not open (altered, forged,
+ * another key) is ignored; a manifest is trusted only once its MAC and location check out.
+ * Tier choice by date lives here too.
  */
+import type { MasterKey } from "../format/keys";
 import { assetPrefix, MANIFEST_NAME, parseObjectKey, STATE_PREFIX, TIERS, type AssetRef, type Tier } from "../format/layout";
-import { parseManifest, type Manifest, type ManifestRef } from "../format/manifest";
+import { parseManifest, verifyManifest, type Manifest, type ManifestRef } from "../format/manifest";
+import { openState, sealState, StateSealError } from "../format/sealedState";
 import { getText, type BackupStorage, type ObjectInfo } from "../storage/types";
 
 export interface BackupSummary extends ManifestRef {
@@ -37,18 +41,31 @@ export function summarize(m: Manifest, key: string): BackupSummary {
 }
 
 export const latestPointerKey = (a: AssetRef) => `${STATE_PREFIX}latest/${a.kind}/${a.name}.json`;
+const latestPurpose = (a: AssetRef) => `latest:${a.kind}/${a.name}`;
 
-export async function readLatest(storage: BackupStorage, a: AssetRef): Promise<LatestPointer | null> {
+export interface LatestRead {
+  readonly pointer: LatestPointer | null;
+  /** Why a pointer that exists was ignored (its seal failed), if it was. */
+  readonly ignored?: string;
+}
+
+/** The sealed pointer, or why it was ignored. */
+export async function readLatestPointer(storage: BackupStorage, master: MasterKey, a: AssetRef): Promise<LatestRead> {
   const text = await getText(storage, latestPointerKey(a));
-  if (!text) return null;
+  if (!text) return { pointer: null };
   try {
-    return JSON.parse(text) as LatestPointer;
-  } catch {
-    return null;
+    return { pointer: await openState<LatestPointer>(master, latestPurpose(a), text, `${storage.label}/${latestPointerKey(a)}`) };
+  } catch (err) {
+    if (err instanceof StateSealError) return { pointer: null, ignored: err.message };
+    throw err;
   }
 }
 
-export async function writeLatest(storage: BackupStorage, a: AssetRef, previous: LatestPointer | null, m: Manifest, key: string): Promise<LatestPointer> {
+export async function readLatest(storage: BackupStorage, master: MasterKey, a: AssetRef): Promise<LatestPointer | null> {
+  return (await readLatestPointer(storage, master, a)).pointer;
+}
+
+export async function writeLatest(storage: BackupStorage, master: MasterKey, a: AssetRef, previous: LatestPointer | null, m: Manifest, key: string): Promise<LatestPointer> {
   const s = summarize(m, key);
   const pointer: LatestPointer = {
     asset: `${a.kind}/${a.name}`,
@@ -56,7 +73,7 @@ export async function writeLatest(storage: BackupStorage, a: AssetRef, previous:
     byTier: { ...(previous?.byTier ?? {}), [m.tier]: s },
     ...(m.mode === "full" || m.mode === "logical" || m.mode === "mirror" ? { lastFull: s } : previous?.lastFull ? { lastFull: previous.lastFull } : {}),
   };
-  await storage.put(latestPointerKey(a), JSON.stringify(pointer), { contentType: "application/json" });
+  await storage.put(latestPointerKey(a), await sealState(master, latestPurpose(a), pointer), { contentType: "application/json" });
   return pointer;
 }
 
@@ -99,18 +116,37 @@ export async function readManifest(storage: BackupStorage, key: string): Promise
   return text === null ? null : parseManifest(text, `${storage.label}/${key}`);
 }
 
-/** Newest committed backup, trusting the pointer only if its manifest still exists. */
-export async function findLatest(storage: BackupStorage, a: AssetRef): Promise<{ manifest: Manifest; key: string } | null> {
-  const pointer = await readLatest(storage, a);
-  if (pointer) {
-    const m = await readManifest(storage, pointer.latest.key);
-    if (m) return { manifest: m, key: pointer.latest.key };
+/**
+ * Newest committed backup. The sealed pointer saves a listing when its manifest exists, verifies
+ * and sits where it belongs; otherwise the listing decides, newest first, skipping any manifest
+ * that fails verification (each such failure is reported in `rejected`).
+ */
+export type FoundLatest = { manifest: Manifest; key: string; rejected: string[] } | { manifest: null; key: null; rejected: string[] };
+
+export async function findLatest(storage: BackupStorage, master: MasterKey, a: AssetRef): Promise<FoundLatest | null> {
+  const problems = new Set<string>();
+  const read = await readLatestPointer(storage, master, a);
+  if (read.ignored) problems.add(read.ignored);
+  const trusted = async (key: string): Promise<Manifest | null> => {
+    try {
+      const m = await readManifest(storage, key);
+      if (m) await verifyManifest(master, m, `${storage.label}/${key}`, key);
+      return m;
+    } catch (err) {
+      problems.add((err as Error).message);
+      return null;
+    }
+  };
+  if (read.pointer) {
+    const m = await trusted(read.pointer.latest.key);
+    if (m) return { manifest: m, key: read.pointer.latest.key, rejected: [...problems] };
   }
   const all = await listBackups(storage, a);
-  const last = all[all.length - 1];
-  if (!last) return null;
-  const m = await readManifest(storage, last.key);
-  return m ? { manifest: m, key: last.key } : null;
+  for (const ref of all.reverse()) {
+    const m = await trusted(ref.key);
+    if (m) return { manifest: m, key: ref.key, rejected: [...problems] };
+  }
+  return problems.size ? { manifest: null, key: null, rejected: [...problems] } : null;
 }
 
 function isoWeekStart(d: Date): number {

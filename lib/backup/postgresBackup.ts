@@ -66,7 +66,7 @@ export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manife
   }
   const now = o.now ?? (() => new Date());
   const started = now();
-  const previous = await readLatest(primary, o.asset);
+  const previous = await readLatest(primary, o.master, o.asset);
   const tier = chooseTier(started, previous);
   const backupId = newBackupId(started);
   const createdAt = started.toISOString();
@@ -113,6 +113,6 @@ export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manife
   for (const store of replicas) await replicateBackup(primary, { write: store, ...(o.lockMode ? { lockMode: o.lockMode } : {}) }, manifest, mKey, o.tierDays[tier]);
   // The watchdog's "latest" pointer; a store whose identity may not write _state/ (the S3
   // writer) simply keeps none.
-  for (const store of o.stores) await writeLatest(store, o.asset, previous, manifest, mKey).catch(() => undefined);
+  for (const store of o.stores) await writeLatest(store, o.master, o.asset, previous, manifest, mKey).catch(() => undefined);
   return { manifest, key: mKey };
 }

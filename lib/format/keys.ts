@@ -3,6 +3,7 @@
  * and escrowed in AWS Secrets Manager). Everything else is derived with HKDF-SHA256:
  *   artifact key  = HKDF(master, salt = artifact id, info = "drposture/v1/artifact")
  *   manifest MAC  = HKDF(master, salt = "",          info = "drposture/v1/manifest-mac")
+ *   state seal    = HKDF(master, salt = "",          info = "drposture/v1/state-mac")
  *   key id        = first 8 bytes of HMAC-SHA256(master, "drposture/v1/key-id"), hex
  * A fresh artifact id per artifact gives every artifact its own AES key, so chunk nonces
  * (the chunk index) never repeat under one key.
@@ -16,6 +17,8 @@ export interface MasterKey {
   readonly id: string;
   readonly hkdf: CryptoKey;
   readonly macKey: CryptoKey;
+  /** Seals the Worker's bookkeeping under _state/ (job cursors, latest pointers). */
+  readonly stateKey: CryptoKey;
 }
 
 export class KeyError extends Error {}
@@ -40,14 +43,9 @@ export async function importMasterKey(material: Uint8Array | string): Promise<Ma
   const idKey = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const id = toHex(new Uint8Array(await crypto.subtle.sign("HMAC", idKey, textEncoder.encode("drposture/v1/key-id"))).subarray(0, 8));
   const hkdf = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey", "deriveBits"]);
-  const macKey = await crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: textEncoder.encode("drposture/v1/manifest-mac") },
-    hkdf,
-    { name: "HMAC", hash: "SHA-256", length: 256 },
-    false,
-    ["sign", "verify"],
-  );
-  return { id, hkdf, macKey };
+  const hmacKey = (info: string) =>
+    crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: textEncoder.encode(info) }, hkdf, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign", "verify"]);
+  return { id, hkdf, macKey: await hmacKey("drposture/v1/manifest-mac"), stateKey: await hmacKey("drposture/v1/state-mac") };
 }
 
 export function deriveArtifactKey(master: MasterKey, artifactId: Uint8Array, usage: "encrypt" | "decrypt"): Promise<CryptoKey> {

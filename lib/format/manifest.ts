@@ -7,7 +7,7 @@
 import type { ArtifactStats } from "./artifactCipher";
 import { fromBase64, textEncoder, toBase64 } from "./bytes";
 import type { MasterKey } from "./keys";
-import type { AssetKind, Tier } from "./layout";
+import { manifestKey, type AssetKind, type Tier } from "./layout";
 
 export const MANIFEST_FORMAT = "drposture-manifest/1";
 
@@ -84,8 +84,13 @@ export function parseManifest(text: string, label = "manifest"): Manifest {
   return m;
 }
 
-/** Checks the MAC (and that the key is the one the manifest names). */
-export async function verifyManifest(master: MasterKey, manifest: Manifest, label = "manifest"): Promise<void> {
+/**
+ * Checks the MAC (and that the key is the one the manifest names). With `key`, also that the
+ * manifest sits where its signed content says it belongs (tier, asset, backup id): a valid
+ * manifest copied under another key (a newer backup id, another asset) is refused, so an older
+ * backup cannot be passed off as the latest nor one asset's backup as another's.
+ */
+export async function verifyManifest(master: MasterKey, manifest: Manifest, label = "manifest", key?: string): Promise<void> {
   if (manifest.keyId !== master.id) {
     throw new ManifestError(`${label}: written with key ${manifest.keyId}, but the key given is ${master.id} (wrong key)`);
   }
@@ -93,4 +98,8 @@ export async function verifyManifest(master: MasterKey, manifest: Manifest, labe
   const { mac, ...rest } = manifest;
   const ok = await crypto.subtle.verify("HMAC", master.macKey, fromBase64(mac), textEncoder.encode(canonicalJson(rest)) as Uint8Array<ArrayBuffer>);
   if (!ok) throw new ManifestError(`${label}: MAC does not match (the manifest was altered)`);
+  if (key !== undefined) {
+    const home = manifestKey(manifest.tier, manifest.asset, manifest.backupId);
+    if (key !== home) throw new ManifestError(`${label}: this manifest belongs at ${home}, not ${key} (moved or copied; refused)`);
+  }
 }

@@ -13,6 +13,7 @@ import type { R2LockRuleLike } from "./limits/r2Locks";
 import { workerdOutbound } from "./tls";
 import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
 import type { BackupPlan } from "../backup/plan";
+import { importMasterKey } from "../format/keys";
 import { STATE_PREFIX, type AssetRef } from "../format/layout";
 import type { BackupStorage, ObjectInfo, PutOptions, Body, ByteRange } from "../storage/types";
 
@@ -96,6 +97,7 @@ export class LocalWorker {
   private constructor(
     readonly mf: Miniflare,
     readonly plan: BackupPlan,
+    private readonly keyHex: string,
     /** Every invocation's binding operations, subrequests and bytes, in order. */
     readonly invocations: InvocationStats[],
   ) {}
@@ -104,7 +106,7 @@ export class LocalWorker {
     const invocations: InvocationStats[] = [];
     const mf = new Miniflare(localWorkerOptions(o, invocations));
     await mf.ready;
-    return new LocalWorker(mf, o.plan, invocations);
+    return new LocalWorker(mf, o.plan, o.keyHex, invocations);
   }
 
   /** Invocations that went over a limit (each failed on Cloudflare as it failed here). */
@@ -130,12 +132,14 @@ export class LocalWorker {
     return this.mf.getR2Bucket("BACKUP_R2").then((b) => new MiniflareR2Storage(b, this.plan.destinations.r2.bucketName));
   }
 
-  /** Waits until the asset's newest committed backup is not `previous` and no job is running. */
+  /** Waits until the asset's newest committed backup is not `previous` and its job (the copy
+   * to S3 included) has ended. */
   async waitForBackup(asset: AssetRef, previous: string | null, timeoutMs = 120_000): Promise<LatestPointer> {
     const storage = await this.backupStorage();
+    const master = await importMasterKey(this.keyHex);
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const pointer = await readLatest(storage, asset);
+      const pointer = await readLatest(storage, master, asset);
       const running = await storage.head(`${STATE_PREFIX}jobs/${asset.kind}/${asset.name}.json`);
       if (pointer && pointer.latest.backupId !== previous && !running) return pointer;
       if (Date.now() > end) throw new Error(`no new backup of ${asset.kind}/${asset.name} within ${timeoutMs / 1000}s (pointer ${latestPointerKey(asset)})`);

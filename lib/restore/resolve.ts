@@ -40,12 +40,12 @@ export async function resolveBackup(store: BackupStorage, master: MasterKey, ass
   const key = await pick(store, asset, from);
   const manifest = await readManifest(store, key);
   if (!manifest) throw new RestoreInputError(`${store.label}/${key} vanished`);
-  await verifyManifest(master, manifest, `${store.label}/${key}`);
+  await verifyManifest(master, manifest, `${store.label}/${key}`, key);
   const dependencies = new Map<string, Manifest>();
   for (const ref of manifest.dependsOn) {
     const dep = await readManifest(store, ref.key);
     if (!dep) throw new RestoreInputError(`backup ${manifest.backupId} needs ${ref.key}, which is missing from ${store.label}`);
-    await verifyManifest(master, dep, `${store.label}/${ref.key}`);
+    await verifyManifest(master, dep, `${store.label}/${ref.key}`, ref.key);
     dependencies.set(ref.key, dep);
   }
   return { manifest, key, dependencies };

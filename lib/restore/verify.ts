@@ -54,7 +54,7 @@ export async function verifyStore(store: BackupStorage, master: MasterKey, o: Ve
     try {
       m = await readManifest(store, key);
       if (!m) throw new Error("vanished while verifying");
-      await verifyManifest(master, m, key);
+      await verifyManifest(master, m, key, key);
     } catch (err) {
       failures.push({ key, problem: (err as Error).message });
       continue;

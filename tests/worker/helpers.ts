@@ -40,15 +40,17 @@ export function testLimits(e: Env = env as unknown as Env): InvocationLimits {
 }
 
 /** Runs `fn` as one invocation: bindings and fetch charged, the backup bucket's lock rules on. */
-export function invocation<T>(e: Env, kind: string, fn: (limited: Env) => Promise<T>, stats?: InvocationStats[]): Promise<T> {
-  return runInvocation(kind, e, { limits: testLimits(e), r2Locks: { BACKUP_R2: inject("r2LockRules") }, onDone: (s) => void stats?.push(s) }, fn);
+export function invocation<T>(e: Env, kind: string, fn: (limited: Env) => Promise<T>, stats?: InvocationStats[], limits: Partial<InvocationLimits> = {}): Promise<T> {
+  return runInvocation(kind, e, { limits: { ...testLimits(e), ...limits }, r2Locks: { BACKUP_R2: inject("r2LockRules") }, onDone: (s) => void stats?.push(s) }, fn);
 }
 
 export const r2 = (e: Env = env as unknown as Env): BackupStorage => new R2Storage(e.BACKUP_R2, "test-backups");
 export const master = (): Promise<MasterKey> => importMasterKey(env.ENCRYPTION_KEY);
 
 export interface DrivenBackup {
+  /** Steps until the R2 commit (the copy to S3 follows in further steps). */
   steps: number;
+  /** Every step's outcome, the copy to S3 included. */
   outcomes: StepOutcome[];
   /** Each invocation's binding operations, subrequests and bytes. */
   invocations: InvocationStats[];
@@ -56,24 +58,31 @@ export interface DrivenBackup {
 
 /** Runs one backup to the end, executing each queued step in turn, each as its own invocation
  * under the Workers limits, as the queue consumer would (no consumer involved). */
-export async function backupNow(e: Env, assetId: string, options: { storage?: BackupStorage; now?: () => Date } = {}): Promise<DrivenBackup> {
+export async function backupNow(e: Env, assetId: string, options: { storage?: BackupStorage; now?: () => Date; limits?: Partial<InvocationLimits> } = {}): Promise<DrivenBackup> {
   const queue: StepMessage[] = [];
   const invocations: InvocationStats[] = [];
-  const runnerIn = (limited: Env) => new BackupRunner(limited, { ...options, enqueue: async (m) => void queue.push(m) });
-  await invocation(e, "scheduled", (limited) => runnerIn(limited).start(findAsset(e.BACKUP_PLAN, assetId)), invocations);
+  const { limits, ...runnerOptions } = options;
+  const runnerIn = (limited: Env) => new BackupRunner(limited, { ...runnerOptions, enqueue: async (m) => void queue.push(m) });
+  await invocation(e, "scheduled", (limited) => runnerIn(limited).start(findAsset(e.BACKUP_PLAN, assetId)), invocations, limits);
+  const outcomes = await drain(e, queue, runnerIn, invocations, limits);
+  return { steps: outcomes.indexOf("committed") + 1, outcomes, invocations };
+}
+
+/** Runs queued steps until none is left, each as its own invocation. */
+export async function drain(e: Env, queue: StepMessage[], runnerIn: (limited: Env) => BackupRunner, invocations: InvocationStats[] = [], limits: Partial<InvocationLimits> = {}): Promise<StepOutcome[]> {
   const outcomes: StepOutcome[] = [];
   while (queue.length) {
     const msg = queue.shift() as StepMessage;
-    outcomes.push(await invocation(e, "queue", (limited) => runnerIn(limited).continue(msg), invocations));
+    outcomes.push(await invocation(e, "queue", (limited) => runnerIn(limited).continue(msg), invocations, limits));
   }
-  return { steps: outcomes.length, outcomes, invocations };
+  return outcomes;
 }
 
 export async function latest(e: Env, assetId: string, storage: BackupStorage = r2(e)): Promise<{ manifest: Manifest; key: string }> {
   const a = findAsset(e.BACKUP_PLAN, assetId);
-  const found = await findLatest(storage, a);
-  if (!found) throw new Error(`no backup of ${assetId}`);
-  return found;
+  const found = await findLatest(storage, await master(), a);
+  if (!found?.manifest) throw new Error(`no verified backup of ${assetId}${found?.rejected.length ? `: ${found.rejected.join("; ")}` : ""}`);
+  return { manifest: found.manifest, key: found.key };
 }
 
 /** All NDJSON lines of a backup's artifacts with a role, decrypted and verified. */

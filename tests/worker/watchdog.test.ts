@@ -13,16 +13,20 @@ import { sendAlerts } from "../../worker/alerting";
 import { BackupRunner } from "../../worker/engine/runner";
 import { destinations } from "../../worker/engine/destinations";
 import { runWatchdog } from "../../worker/watchdog";
-import { backupNow, latest, master, r2, s3, testEnv } from "./helpers";
+import type { Env, StepMessage } from "../../worker/env";
+import { backupNow, drain, invocation, latest, master, r2, s3, testEnv } from "./helpers";
 import { seedSessions } from "./seeds";
 
 const T0 = new Date("2026-11-20T10:00:00Z");
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
+/** The watchdog's findings for one asset; a copy it queues is run to the end. */
 async function findingsFor(asset: string, now: Date, sample?: string) {
   const e = testEnv();
-  const runner = new BackupRunner(e);
-  const all = await runWatchdog(e.BACKUP_PLAN, destinations(e), await master(), { now, ...(sample ? { sample } : {}), replicate: (m, k) => runner.replicate(m, k) });
+  const queue: StepMessage[] = [];
+  const runnerIn = (env: Env) => new BackupRunner(env, { enqueue: async (m) => void queue.push(m) });
+  const all = await invocation(e, "scheduled", async (limited) => runWatchdog(limited.BACKUP_PLAN, destinations(limited), await master(), { now, ...(sample ? { sample } : {}), replicate: (m, k) => runnerIn(limited).scheduleReplication(m, k) }));
+  await drain(e, queue, runnerIn);
   return all.filter((f) => f.asset === asset);
 }
 

@@ -11,6 +11,7 @@ import type { Tier } from "../../lib/format/layout";
 import type { ArtifactEntry, Manifest, ManifestRef } from "../../lib/format/manifest";
 import type { BackupStorage } from "../../lib/storage/types";
 import type { Env } from "../env";
+import type { ReplicationCursor } from "./replication";
 
 export type Counts = Record<string, number>;
 
@@ -62,9 +63,14 @@ export interface BackupJob<C = unknown, D = unknown> {
   finish(ctx: JobContext, details: D): Promise<JobFinish>;
 }
 
-/** Persisted between steps at _state/jobs/<kind>/<name>.json in the backup bucket. */
+/** Persisted (sealed) between steps at _state/jobs/<kind>/<name>.json in the backup bucket.
+ * A job backs up ("backup" phase, until the manifest commits it in R2), then copies the backup
+ * to S3 ("replicate" phase); the asset's next backup starts once the job is gone. */
 export interface JobState {
   readonly version: 1;
+  readonly phase: "backup" | "replicate";
+  /** What is left to copy to S3 (replicate phase). */
+  readonly replication?: ReplicationCursor;
   readonly asset: string;
   readonly backupId: string;
   readonly tier: Tier;

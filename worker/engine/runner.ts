@@ -1,26 +1,31 @@
 /**
- * Runs backup jobs: start (tier and mode), steps (inline, then continued on the queue when an
- * asset needs more than one invocation), commit (manifest last, then the latest pointer, then
- * the copy to S3). The job cursor lives in _state/jobs/; a crash between steps resumes from it.
+ * Runs backup jobs: start (tier and mode), steps (each in its own queue invocation), commit
+ * (manifest last, then the latest pointer), then the copy to S3 in further steps (manifest
+ * last there too). The job cursor lives, sealed, in _state/jobs/; a crash between steps resumes
+ * from it, and a cursor that was tampered with is refused, never followed.
  */
 import { writeArtifact } from "../../lib/backup/artifacts";
 import { addDays, chooseTier, readLatest, readManifest, writeLatest } from "../../lib/backup/catalog";
 import { tierDaysOf, type BackupPlan, type PlanAsset } from "../../lib/backup/plan";
-import { manifestTags, replicateBackup } from "../../lib/backup/replicate";
+import { manifestTags } from "../../lib/backup/replicate";
 import { DEFAULT_CHUNK_SIZE } from "../../lib/format/artifactCipher";
 import { randomBytes, toHex } from "../../lib/format/bytes";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
 import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
 import { MANIFEST_FORMAT, signManifest, type Manifest } from "../../lib/format/manifest";
+import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
 import { getText, type BackupStorage } from "../../lib/storage/types";
 import type { Env, StepMessage } from "../env";
 import { jobFor } from "../jobs";
 import { destinations } from "./destinations";
 import { addCounts, mergeRefs, type BackupJob, type JobContext, type JobState } from "./job";
+import { planReplication, replicationStep } from "./replication";
+
+export { ReplicationError } from "./replication";
 
 export const WORKER_NAME = "drposture-worker";
 
-export type StepOutcome = "committed" | "continued" | "skipped" | "stale";
+export type StepOutcome = "committed" | "replicated" | "continued" | "skipped" | "stale";
 
 export interface RunnerOptions {
   /** Overrides the R2 destination (tests inject faults here). */
@@ -31,6 +36,7 @@ export interface RunnerOptions {
 }
 
 const stateKey = (a: AssetRef) => `${STATE_PREFIX}jobs/${a.kind}/${a.name}.json`;
+const statePurpose = (asset: string) => `job:${asset}`;
 
 export function findAsset(plan: BackupPlan, id: string): PlanAsset {
   const a = plan.assets.find((x) => `${x.kind}/${x.name}` === id);
@@ -38,14 +44,9 @@ export function findAsset(plan: BackupPlan, id: string): PlanAsset {
   return a;
 }
 
-async function readState(storage: BackupStorage, a: AssetRef): Promise<JobState | null> {
-  const text = await getText(storage, stateKey(a));
-  return text ? (JSON.parse(text) as JobState) : null;
-}
-
-async function saveState(storage: BackupStorage, state: JobState): Promise<void> {
-  const [kind, name] = state.asset.split("/") as [AssetRef["kind"], string];
-  await storage.put(stateKey({ kind, name }), JSON.stringify(state), { contentType: "application/json" });
+/** A job cursor that does not open under the key: altered or forged through the R2 token. */
+export class TamperedStateError extends Error {
+  override readonly name = "TamperedStateError";
 }
 
 function context(env: Env, storage: BackupStorage, master: MasterKey, asset: PlanAsset, state: JobState): JobContext {
@@ -89,24 +90,49 @@ export class BackupRunner {
     return this.masterKey;
   }
 
+  private async readState(a: AssetRef): Promise<JobState | null> {
+    const text = await getText(this.storage, stateKey(a));
+    if (!text) return null;
+    try {
+      return await openState<JobState>(await this.master(), statePurpose(`${a.kind}/${a.name}`), text, `${this.storage.label}/${stateKey(a)}`);
+    } catch (err) {
+      if (err instanceof StateSealError) throw new TamperedStateError(`job state of ${a.kind}/${a.name} refused: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private async saveState(state: JobState): Promise<void> {
+    const [kind, name] = state.asset.split("/") as [AssetRef["kind"], string];
+    await this.storage.put(stateKey({ kind, name }), await sealState(await this.master(), statePurpose(state.asset), state), { contentType: "application/json" });
+  }
+
   /** Starts a backup of `asset`: decides tier and mode, saves the job, queues step 1. Every
    * step runs in its own queue invocation, so each stays inside one invocation's limits. */
   async start(asset: PlanAsset): Promise<StepOutcome> {
-    const existing = await readState(this.storage, asset);
     const now = this.now();
+    let existing: JobState | null;
+    try {
+      existing = await this.readState(asset);
+    } catch (err) {
+      if (!(err instanceof TamperedStateError)) throw err;
+      await this.storage.delete(stateKey(asset));
+      throw err;
+    }
     if (existing) {
       const idle = now.getTime() - new Date(existing.updatedAt).getTime();
       if (idle < this.plan.abandonAfterMinutes * 60_000) return "skipped";
       await this.storage.delete(stateKey(asset));
-      throw new AbandonedJobError(`backup ${existing.backupId} stopped at step ${existing.step} and was abandoned after ${Math.round(idle / 60_000)} min idle`);
+      throw new AbandonedJobError(`${existing.phase === "replicate" ? "the S3 copy of " : ""}backup ${existing.backupId} stopped at step ${existing.step} and was abandoned after ${Math.round(idle / 60_000)} min idle`);
     }
-    const previous = await readLatest(this.storage, asset);
+    const master = await this.master();
+    const previous = await readLatest(this.storage, master, asset);
     const tier = chooseTier(now, previous);
     const createdAt = now.toISOString();
     const backupId = newBackupId(now);
     const expiresAt = addDays(createdAt, tierDaysOf(this.plan, tier));
     const seed: JobState = {
       version: 1,
+      phase: "backup",
       asset: `${asset.kind}/${asset.name}`,
       backupId,
       tier,
@@ -123,7 +149,6 @@ export class BackupRunner {
       dependsOn: [],
       updatedAt: createdAt,
     };
-    const master = await this.master();
     const job = jobFor(asset.kind);
     const begun = await job.start(context(this.env, this.storage, master, asset, seed));
     const state: JobState = {
@@ -134,7 +159,7 @@ export class BackupRunner {
       sourcePointInTime: begun.sourcePointInTime ?? createdAt,
       dependsOn: mergeRefs([], begun.dependsOn),
     };
-    await saveState(this.storage, state);
+    await this.saveState(state);
     await this.enqueue({ asset: state.asset, backupId, step: 1 });
     return "continued";
   }
@@ -142,7 +167,7 @@ export class BackupRunner {
   /** Runs the step a queue message names; stale or duplicate messages are ignored. */
   async continue(msg: StepMessage): Promise<StepOutcome> {
     const asset = findAsset(this.plan, msg.asset);
-    const state = await readState(this.storage, asset);
+    const state = await this.readState(asset);
     if (!state || state.backupId !== msg.backupId) return "stale";
     if (state.step === msg.step + 1) {
       // This step ran and saved its cursor, but the invocation died before queueing the next
@@ -151,6 +176,7 @@ export class BackupRunner {
       return "continued";
     }
     if (state.step !== msg.step) return "stale";
+    if (state.phase === "replicate") return this.replicateStep(state);
     // A crash right after the manifest was written leaves the job state behind: the backup is
     // committed, so finish the bookkeeping instead of writing (and failing to overwrite) again.
     const key = manifestKey(state.tier, asset, state.backupId);
@@ -187,7 +213,7 @@ export class BackupRunner {
       updatedAt: this.now().toISOString(),
     };
     if (r.cursor !== null) {
-      await saveState(this.storage, next);
+      await this.saveState(next);
       await this.enqueue({ asset: state.asset, backupId: state.backupId, step: next.step });
       return "continued";
     }
@@ -224,21 +250,74 @@ export class BackupRunner {
     await this.afterCommit(asset, state, manifest, key);
   }
 
+  /** After the R2 commit: the latest pointer, then the S3 copy as further steps of this job. */
   private async afterCommit(asset: PlanAsset, state: JobState, manifest: Manifest, key: string): Promise<void> {
-    await writeLatest(this.storage, asset, state.previous, manifest, key);
-    await this.storage.delete(stateKey(asset));
-    await this.replicate(manifest, key);
+    const master = await this.master();
+    await writeLatest(this.storage, master, asset, state.previous, manifest, key);
+    const s3 = destinations(this.env).s3;
+    if (!s3) {
+      await this.storage.delete(stateKey(asset));
+      return;
+    }
+    const replication = await planReplication(this.storage, s3, master, key);
+    await this.saveState({ ...state, phase: "replicate", replication, step: state.step + 1, cursor: null, updatedAt: this.now().toISOString() });
+    await this.enqueue({ asset: state.asset, backupId: state.backupId, step: state.step + 1 });
   }
 
-  /** Copies a committed backup to S3. Failure is reported, not fatal: the R2 copy stands. */
-  async replicate(manifest: Manifest, key: string): Promise<void> {
+  private async replicateStep(state: JobState): Promise<StepOutcome> {
     const s3 = destinations(this.env).s3;
-    if (!s3) return;
-    try {
-      await replicateBackup(this.storage, s3, manifest, key, tierDaysOf(this.plan, manifest.tier));
-    } catch (err) {
-      throw new ReplicationError(`backup ${manifest.backupId} is committed in R2 but its copy to S3 failed: ${(err as Error).message}`);
+    const [kind, name] = state.asset.split("/") as [AssetRef["kind"], string];
+    if (!s3 || !state.replication) {
+      await this.storage.delete(stateKey({ kind, name }));
+      return "replicated";
     }
+    const cursor = await replicationStep(this.plan, this.storage, s3, await this.master(), state.replication);
+    if (!cursor) {
+      await this.storage.delete(stateKey({ kind, name }));
+      return "replicated";
+    }
+    await this.saveState({ ...state, replication: cursor, step: state.step + 1, updatedAt: this.now().toISOString() });
+    await this.enqueue({ asset: state.asset, backupId: state.backupId, step: state.step + 1 });
+    return "continued";
+  }
+
+  /**
+   * Queues the copy of a committed backup that is not on S3 (the watchdog found it lagging):
+   * a replicate-phase job, unless the asset already has a job running (it copies in turn).
+   */
+  async scheduleReplication(manifest: Manifest, key: string): Promise<boolean> {
+    const s3 = destinations(this.env).s3;
+    const asset = findAsset(this.plan, `${manifest.asset.kind}/${manifest.asset.name}`);
+    if (!s3 || (await this.readState(asset).catch(() => null))) return false;
+    const now = this.now().toISOString();
+    const replication = await planReplication(this.storage, s3, await this.master(), key);
+    await this.saveState({
+      version: 1,
+      phase: "replicate",
+      replication,
+      asset: `${asset.kind}/${asset.name}`,
+      backupId: manifest.backupId,
+      tier: manifest.tier,
+      mode: manifest.mode,
+      createdAt: manifest.createdAt,
+      expiresAt: manifest.expiresAt,
+      sourcePointInTime: manifest.sourcePointInTime,
+      previous: null,
+      step: 1,
+      cursor: null,
+      details: null,
+      artifacts: [],
+      counts: {},
+      dependsOn: [],
+      updatedAt: now,
+    });
+    await this.enqueue({ asset: `${asset.kind}/${asset.name}`, backupId: manifest.backupId, step: 1 });
+    return true;
+  }
+
+  /** Whether the job of `asset` is copying to S3 (its failures are replication failures). */
+  async replicating(asset: AssetRef): Promise<boolean> {
+    return (await this.readState(asset).catch(() => null))?.phase === "replicate";
   }
 
   /** Drops the job state of a failed backup so the next run starts clean. */
@@ -248,4 +327,3 @@ export class BackupRunner {
 }
 
 export class AbandonedJobError extends Error {}
-export class ReplicationError extends Error {}
