@@ -37,6 +37,8 @@ export interface BackupAccessArgs {
   readonly tiers: readonly TierPolicy[];
   /** Prefix for identity names (IAM users, tokens). */
   readonly namePrefix: pulumi.Input<string>;
+  /** Name prefix of the key-escrow secrets (in the vault region) the restorer may read. */
+  readonly escrowSecretPrefix: pulumi.Input<string>;
 }
 
 export interface S3Credentials {
@@ -66,11 +68,13 @@ export class BackupAccess extends pulumi.ComponentResource {
     super(BackupAccess.__pulumiType, name, args, opts);
     const parent = { parent: this };
 
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
     const policies = backupIdentityPolicies({
       bucketArn: args.s3BucketArn,
       kmsKeyArn: args.kmsKeyArn,
       region: args.s3Region,
       prefixes: args.tiers.map((t) => t.prefix),
+      escrowSecretsArn: pulumi.interpolate`arn:aws:secretsmanager:${args.s3Region}:${account}:secret:${args.escrowSecretPrefix}/*`,
     });
     const s3 = {} as Record<BackupRole, S3Credentials>;
     for (const role of ["writer", "verifier", "restorer"] as const) {

@@ -6,8 +6,9 @@
  *  - the minimal set of cron triggers derived from the assets' RPOs;
  *  - a queue and its consumer, so a large backup continues in steps (one per invocation);
  *  - the data-encryption key from @pulumi/random, escrowed in AWS Secrets Manager in the vault
- *    region, readable by the restorer identity: it survives the loss of Pulumi state and of the
- *    Cloudflare account.
+ *    region under a name that carries its key id (so a rebuilt stack, with a new key, never
+ *    collides with the secret kept from before), readable by the restorer identity: it survives
+ *    the loss of Pulumi state and of the Cloudflare account.
  */
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
@@ -16,7 +17,6 @@ import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
 import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan } from "../lib/backup/plan";
 import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
-import { resourceNames } from "../lib/posture/naming";
 import { bundleWorker } from "../lib/worker/bundle";
 
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
@@ -47,8 +47,8 @@ export interface BackupWorkerArgs {
   /** Neon API key (secret) and API URL for the Neon check. */
   readonly neonApiKey?: pulumi.Input<string>;
   readonly neonApiUrl?: pulumi.Input<string>;
-  /** IAM identity allowed to read the escrowed key (the restorer). */
-  readonly escrowReaderArn: pulumi.Input<string>;
+  /** Name prefix of the escrow secrets; each key's secret is `<prefix>/<keyId>`. */
+  readonly escrowSecretPrefix: pulumi.Input<string>;
 }
 
 /** Key id as lib/format/keys.ts derives it (first 8 bytes of HMAC-SHA256(key, label)). */
@@ -80,12 +80,13 @@ export class BackupWorker extends pulumi.ComponentResource {
 
     // --- the data-encryption key and its escrow ---
     const dataKey = new random.RandomBytes(`${name}-data-key`, { length: 32 }, { ...parent, additionalSecretOutputs: ["hex", "base64"] });
-    this.keyId = dataKey.hex.apply(keyIdOf);
+    // The key id is public (every manifest and artifact names it); the key is not.
+    this.keyId = pulumi.unsecret(dataKey.hex.apply(keyIdOf));
     const escrow = new aws.secretsmanager.Secret(
       `${name}-key-escrow`,
       {
         region: args.s3Bucket.region,
-        name: resourceNames(pulumi.getProject(), p.stack).escrowSecret,
+        name: pulumi.interpolate`${args.escrowSecretPrefix}/${this.keyId}`,
         description: "dr-posture backup data-encryption key (escrow): restores need it when Pulumi state is gone",
         recoveryWindowInDays: 30,
       },
@@ -99,18 +100,6 @@ export class BackupWorker extends pulumi.ComponentResource {
         secretString: pulumi.secret(pulumi.jsonStringify({ keyId: this.keyId, keyHex: dataKey.hex, format: "drposture/v1", stack: p.stack })),
       },
       { parent: this, retainOnDelete: true },
-    );
-    new aws.secretsmanager.SecretPolicy(
-      `${name}-key-escrow-policy`,
-      {
-        region: args.s3Bucket.region,
-        secretArn: escrow.arn,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [{ Sid: "RestorerReadsKey", Effect: "Allow", Principal: { AWS: args.escrowReaderArn }, Action: "secretsmanager:GetSecretValue", Resource: "*" }],
-        }),
-      },
-      parent,
     );
     this.escrowSecretArn = escrow.arn;
 

@@ -75,6 +75,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         r2Jurisdiction: this.vault.r2Jurisdiction,
         tiers: p.tiers,
         namePrefix,
+        escrowSecretPrefix: names.escrowSecret,
       },
       parent,
     );
@@ -106,7 +107,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         ...(args.secrets.alertWebhookUrl ? { alertWebhookUrl: args.secrets.alertWebhookUrl } : {}),
         ...(args.secrets.neonApiKey ? { neonApiKey: args.secrets.neonApiKey } : {}),
         ...(args.neonApiUrl ? { neonApiUrl: args.neonApiUrl } : {}),
-        escrowReaderArn: this.access.s3.restorer.userArn,
+        escrowSecretPrefix: names.escrowSecret,
       },
       parent,
     );

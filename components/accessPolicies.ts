@@ -11,6 +11,8 @@ export interface PolicyInputs {
   readonly kmsKeyArn: pulumi.Input<string>;
   readonly region: pulumi.Input<string>;
   readonly prefixes: readonly string[];
+  /** ARN pattern of the key-escrow secrets (every key this stack ever had). */
+  readonly escrowSecretsArn: pulumi.Input<string>;
 }
 
 export function backupIdentityPolicies(p: PolicyInputs): Record<BackupRole, pulumi.Output<string>> {
@@ -41,10 +43,11 @@ export function backupIdentityPolicies(p: PolicyInputs): Record<BackupRole, pulu
     ],
   });
 
-  const reader = (sid: string) =>
+  const reader = (sid: string, extra: unknown[] = []) =>
     pulumi.jsonStringify({
       Version: "2012-10-17",
       Statement: [
+        ...extra,
         {
           Sid: `${sid}ReadBackupObjects`,
           Effect: "Allow",
@@ -68,5 +71,9 @@ export function backupIdentityPolicies(p: PolicyInputs): Record<BackupRole, pulu
       ],
     });
 
-  return { writer, verifier: reader("Verify"), restorer: reader("Restore") };
+  // The restorer reads the escrowed keys through its own policy, not the secrets' resource
+  // policies: a resource policy names a user by its unique id, so it would not admit the
+  // restorer of a rebuilt stack to the keys of the backups made before the rebuild.
+  const escrow = { Sid: "RestoreReadsEscrowedKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: p.escrowSecretsArn };
+  return { writer, verifier: reader("Verify"), restorer: reader("Restore", [escrow]) };
 }

@@ -30,9 +30,41 @@ export function openStores(o: StoreKeyOptions): BackupStorage[] {
   return o.store.map((s) => openStore(s));
 }
 
-export async function storesAndKey(o: StoreKeyOptions): Promise<{ stores: BackupStorage[]; master: MasterKey }> {
+/** Which backups the command will read, so that `--key-escrow PREFIX` can find their key id. */
+export interface KeyTarget {
+  /** "kind/name" or a name. */
+  readonly asset?: string;
+  /** A restore's --from; the newest backup otherwise. */
+  readonly from?: string;
+}
+
+/** The key id of the backup a command will read first (unverified: only a name to look up). */
+async function keyIdOfTarget(store: BackupStorage, t: KeyTarget): Promise<string | undefined> {
+  const { listTierObjects, readManifest } = require("../../lib/backup/catalog") as typeof import("../../lib/backup/catalog");
+  const { parseObjectKey, MANIFEST_NAME } = require("../../lib/format/layout") as typeof import("../../lib/format/layout");
+  let key: string | undefined;
+  const [kind, name] = t.asset?.includes("/") ? (t.asset.split("/") as [string, string]) : [undefined, t.asset];
+  if (t.from && kind && name) {
+    const { pick } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
+    key = await pick(store, { kind: kind as never, name }, t.from).catch(() => undefined);
+  }
+  if (!key) {
+    let newest: { id: string; key: string } | undefined;
+    for await (const o of listTierObjects(store)) {
+      const p = parseObjectKey(o.key);
+      if (!p || p.file !== MANIFEST_NAME || (name && p.asset !== name) || (kind && p.kind !== kind)) continue;
+      if (!newest || p.backupId > newest.id) newest = { id: p.backupId, key: o.key };
+    }
+    key = newest?.key;
+  }
+  return key ? (await readManifest(store, key).catch(() => null))?.keyId : undefined;
+}
+
+export async function storesAndKey(o: StoreKeyOptions, target: KeyTarget = {}): Promise<{ stores: BackupStorage[]; master: MasterKey }> {
   const { loadKey } = require("../../lib/restore/keySource") as typeof import("../../lib/restore/keySource");
-  return { stores: openStores(o), master: await loadKey(o) };
+  const stores = openStores(o);
+  const first = stores[0] as BackupStorage;
+  return { stores, master: await loadKey(o, () => keyIdOfTarget(first, target).catch(() => undefined)) };
 }
 
 /** A progress bar on stderr for people; nothing for machines or pipes. */

@@ -67,7 +67,7 @@ export function registerListVerify(program: Command): void {
       .option("--local <dir>", "verify what `drposture drill --keep DIR` left (its stores and key)"),
   ).action(async (o: VerifyOpts) => {
     const local = o.local ? localDrillStores(o.local) : undefined;
-    const { stores, master } = await storesAndKey({ ...o, ...(local ? { store: local.stores, keyFile: o.keyFile ?? local.keyFile } : {}) });
+    const { stores, master } = await storesAndKey({ ...o, ...(local ? { store: local.stores, keyFile: o.keyFile ?? local.keyFile } : {}) }, o.asset ? { asset: o.asset } : {});
     const { verifyStore } = require("../../lib/restore/verify") as typeof import("../../lib/restore/verify");
     const results = [];
     for (const store of stores) {

@@ -57,7 +57,7 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
     return { ...(await restoreNeonBranch({ apiKey, apiUrl: o.neonApiUrl, projectId: o.project, branchId: o.to, timestamp: t, validateOnly: !!o.validateOnly })) };
   }
   if (!o.asset) throw new CliError("--asset <name> is needed (the asset's name in the backups, e.g. app-db)", EXIT.usage);
-  const { stores, master } = await storesAndKey(o);
+  const { stores, master } = await storesAndKey(o, { asset: `${kind === "postgres" ? "neon" : kind}/${o.asset}`, from: o.from });
   const store = stores[0] as NonNullable<(typeof stores)[0]>;
   const { resolveBackup } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
   const backupKind = kind === "postgres" ? "neon" : kind;

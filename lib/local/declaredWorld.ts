@@ -50,14 +50,20 @@ export interface DeclaredWorld {
   readonly kmsKeys: Array<{ arn: string; policy?: PolicyDocument }>;
   readonly snsTopics: Array<{ name: string; arn: string; kmsMasterKeyId?: string; policy?: PolicyDocument }>;
   readonly alarms: Array<{ name: string; alarmActions: string[] }>;
-  readonly secrets: Array<{ name: string; arn: string; policy?: PolicyDocument }>;
+  readonly secrets: Array<{ name: string; arn: string; region: string; policy?: PolicyDocument; secretString?: string }>;
   readonly r2Buckets: DeclaredR2Bucket[];
   readonly r2Tokens: DeclaredR2Token[];
 }
 
 type State = Record<string, unknown>;
 
-const json = <T>(v: unknown): T | undefined => (typeof v === "string" ? (JSON.parse(v) as T) : (v as T | undefined));
+/** Pulumi's marker of a secret value in serialized properties (its wire format). */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const unsecret = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG_KEY in (v as object) ? (v as { value: unknown }).value : v);
+const json = <T>(v: unknown): T | undefined => {
+  const u = unsecret(v);
+  return typeof u === "string" ? (JSON.parse(u) as T) : (u as T | undefined);
+};
 
 export function extractDeclaredWorld(stack: string, registrations: readonly Registration[]): DeclaredWorld {
   const of = (type: string) => registrations.filter((r) => r.custom && r.type === type);
@@ -131,7 +137,14 @@ export function extractDeclaredWorld(stack: string, registrations: readonly Regi
     alarms: of("aws:cloudwatch/metricAlarm:MetricAlarm").map((r) => ({ name: String(r.state.name), alarmActions: (r.state.alarmActions as string[] | undefined) ?? [] })),
     secrets: of("aws:secretsmanager/secret:Secret").map((r) => {
       const policy = of("aws:secretsmanager/secretPolicy:SecretPolicy").find((p) => p.state.secretArn === r.state.arn)?.state.policy;
-      return { name: String(r.state.name), arn: String(r.state.arn), ...(policy ? { policy: json<PolicyDocument>(policy) as PolicyDocument } : {}) };
+      const value = of("aws:secretsmanager/secretVersion:SecretVersion").find((v) => v.state.secretId === r.state.arn || v.state.secretId === r.id)?.state.secretString;
+      return {
+        name: String(r.state.name),
+        arn: String(r.state.arn),
+        region: String(r.state.region ?? "us-east-1"),
+        ...(policy ? { policy: json<PolicyDocument>(policy) as PolicyDocument } : {}),
+        ...(value !== undefined ? { secretString: String(unsecret(value)) } : {}),
+      };
     }),
     r2Buckets,
     r2Tokens,

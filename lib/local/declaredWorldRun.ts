@@ -38,16 +38,18 @@ function inputsHash(projectDir: string, stack: string): string {
 
 const memo = new Map<string, Promise<DeclaredWorld>>();
 
-/** The world the program declares for `stack` (default project: this repository). */
-export function loadDeclaredWorld(stack: string, projectDir: string = ROOT): Promise<DeclaredWorld> {
-  const key = `${projectDir}\0${stack}`;
+/** The world the program declares for `stack` (default project: this repository).
+ * `generation` > 0 stands for a later deployment of the same stack (rebuilt after destroy or
+ * lost state): random values, the data key among them, come out new. */
+export function loadDeclaredWorld(stack: string, projectDir: string = ROOT, generation = 0): Promise<DeclaredWorld> {
+  const key = `${projectDir}\0${stack}\0${generation}`;
   let p = memo.get(key);
   if (!p) {
     p = (async () => {
       const cacheDir = path.join(ROOT, "node_modules", ".cache", "drposture-world");
-      const cached = path.join(cacheDir, `${stack}-${inputsHash(projectDir, stack)}.json`);
+      const cached = path.join(cacheDir, `${stack}-${generation}-${inputsHash(projectDir, stack)}.json`);
       if (existsSync(cached)) return JSON.parse(readFileSync(cached, "utf8")) as DeclaredWorld;
-      const { stdout } = await exec(process.execPath, ["-r", path.join(ROOT, "cli", "register.cjs"), __filename, projectDir, stack], { maxBuffer: 64 << 20 });
+      const { stdout } = await exec(process.execPath, ["-r", path.join(ROOT, "cli", "register.cjs"), __filename, projectDir, stack, String(generation)], { maxBuffer: 64 << 20 });
       mkdirSync(cacheDir, { recursive: true });
       const temp = `${cached}.${process.pid}`;
       writeFileSync(temp, stdout);
@@ -59,18 +61,19 @@ export function loadDeclaredWorld(stack: string, projectDir: string = ROOT): Pro
   return p;
 }
 
-async function main(projectDir: string, stack: string): Promise<void> {
+async function main(projectDir: string, stack: string, generation: number): Promise<void> {
   const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
   const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
+  const { RealisticMocks } = require("../pulumi/realisticMocks") as typeof import("../pulumi/realisticMocks");
   const cfg = readStackConfig(projectDir, stack);
   // As `pulumi up` runs it (not a preview): every output the mocks answer is known.
-  const run = await runProgramWithMocks(cfg, async () => require(path.join(projectDir, "index.ts")), { preview: false });
+  const run = await runProgramWithMocks(cfg, async () => require(path.join(projectDir, "index.ts")), { preview: false, mocks: new RealisticMocks(generation) });
   process.stdout.write(JSON.stringify(extractDeclaredWorld(stack, run.registrations)));
 }
 
 if (require.main === module) {
-  const [projectDir, stack] = process.argv.slice(2);
-  main(path.resolve(projectDir ?? ROOT), stack ?? "prod").catch((err: unknown) => {
+  const [projectDir, stack, generation] = process.argv.slice(2);
+  main(path.resolve(projectDir ?? ROOT), stack ?? "prod", Number(generation ?? 0)).catch((err: unknown) => {
     process.stderr.write(`declared world: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;
   });

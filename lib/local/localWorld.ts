@@ -23,6 +23,7 @@ import { grantFor } from "./objectStore/r2Capabilities";
 import { R2S3Bucket, type R2BucketLike } from "./objectStore/r2S3";
 import { startObjectStore, type ObjectStore } from "./objectStore/server";
 import type { StoreCredential } from "./objectStore/sigv4";
+import { SecretsManagerStandin } from "./secretsManagerStandin";
 import { createLocalTls, type LocalTls } from "./tls";
 
 export interface LocalWorldOptions {
@@ -45,6 +46,8 @@ export interface LocalWorld {
   readonly tls: LocalTls;
   readonly aws: ObjectStore;
   readonly r2: ObjectStore;
+  /** The key escrow (a Secrets Manager stand-in) with the secrets the program declares. */
+  readonly secrets: SecretsManagerStandin;
   /** The declared S3 vault bucket (its data and rules, for inspection). */
   readonly vault: AwsS3Bucket;
   readonly s3BucketName: string;
@@ -88,6 +91,10 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
   awsCredentials.push({ ...rootKeys, principal: root.arn });
   const vault = new AwsS3Bucket(vaultCfg, path.join(o.dir, "s3"), principals);
   const aws = await startObjectStore({ flavour: "aws", tls, credentials: awsCredentials, buckets: new Map([[vaultCfg.name, vault]]), regions: [vaultCfg.region], ...(o.now ? { now: o.now } : {}) });
+  const credentialMap = new Map(awsCredentials.map((c) => [c.accessKeyId, c]));
+  const secrets = new SecretsManagerStandin(vaultCfg.region, declared.awsAccountId, credentialMap, principals);
+  for (const s of declared.secrets.filter((x) => x.region === vaultCfg.region)) secrets.create(s);
+  await secrets.start(tls);
 
   // --- R2 ---
   let ownR2: Miniflare | undefined;
@@ -126,6 +133,7 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
     tls,
     aws,
     r2,
+    secrets,
     vault,
     s3BucketName: vaultCfg.name,
     s3Region: vaultCfg.region,
@@ -138,6 +146,7 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
       const cred = { accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`, secretAccessKey: randomBytes(30).toString("base64"), sessionToken: randomBytes(48).toString("base64"), principal: user.arn };
       sessions.push(cred);
       aws.addCredential(cred);
+      credentialMap.set(cred.accessKeyId, cred);
       return cred;
     },
     rootKeys: () => rootKeys,
@@ -147,12 +156,15 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
     r2Storage: (keys) => new S3Storage({ endpoint: r2.url, bucket: r2Cfg.name, region: "auto", addressing: "path", flavour: "r2", ...keys }),
     cliEnv: ({ s3, r2: r2k }) => ({
       NODE_EXTRA_CA_CERTS: tls.caFile,
+      // The AWS SDKs' variable for a service endpoint: the escrow stand-in.
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
       ...(s3 ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, ...(s3.sessionToken ? { AWS_SESSION_TOKEN: s3.sessionToken } : {}) } : {}),
       ...(r2k ? { R2_ACCESS_KEY_ID: r2k.accessKeyId, R2_SECRET_ACCESS_KEY: r2k.secretAccessKey } : {}),
     }),
     close: async () => {
       await aws.close();
       await r2.close();
+      await secrets.close();
       await ownR2?.dispose();
     },
   };

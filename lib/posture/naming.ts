@@ -16,6 +16,9 @@ export function resourceNames(project: string, stack: string) {
     verifier: `${prefix}-verifier`,
     restorer: `${prefix}-restorer`,
     alertTopic: `${prefix}-alerts`,
+    /** Prefix of the key-escrow secrets: one secret per data-encryption key, named
+     * `<prefix>/<keyId>`, so a rebuilt stack (a new key) never collides with the secret kept
+     * from the one it replaces. */
     escrowSecret: `drposture/${stack}/data-encryption-key`,
   };
 }

@@ -31,9 +31,11 @@ function uuid(seed: string): string {
 
 type State = Record<string, unknown>;
 
-/** id and extra state per resource type; inputs are echoed back as state as providers do. */
-function answer(type: string, name: string, inputs: State): { id: string; state: State } {
-  const seed = `${type}::${name}`;
+/** id and extra state per resource type; inputs are echoed back as state as providers do.
+ * `generation` stands for a fresh deployment (a stack rebuilt after destroy or lost state):
+ * random resources get new values, everything else the same names. */
+function answer(type: string, name: string, inputs: State, generation: number): { id: string; state: State } {
+  const seed = type.startsWith("random:") && generation > 0 ? `${type}::${name}#${generation}` : `${type}::${name}`;
   const region = (inputs.region as string | undefined) ?? "us-east-1";
   const arn = (service: string, resource: string, withRegion = true) =>
     `arn:aws:${service}:${withRegion ? region : ""}:${MOCK_AWS_ACCOUNT}:${resource}`;
@@ -115,12 +117,14 @@ export const PERMISSION_GROUPS: Readonly<Record<string, string>> = {
 export class RealisticMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
 
+  constructor(private readonly generation = 0) {}
+
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
     if (!args.custom) {
       this.resources.push({ type: args.type, name: args.name, custom: false, inputs: args.inputs, id: undefined, state: {} });
       return { id: undefined, state: {} };
     }
-    const { id, state } = answer(args.type, args.name, args.inputs);
+    const { id, state } = answer(args.type, args.name, args.inputs, this.generation);
     const full = { ...args.inputs, ...state };
     this.resources.push({ type: args.type, name: args.name, custom: true, inputs: args.inputs, id, state: full });
     return { id, state: full };

@@ -17,6 +17,8 @@ export interface Registration {
   readonly dependencies: string[];
   readonly propertyDependencies: Record<string, string[]>;
   readonly protect: boolean;
+  /** Left in the cloud when removed from the stack (`retainOnDelete`). */
+  readonly retainOnDelete: boolean;
   readonly additionalSecretOutputs: string[];
   /** Inputs as registered (secrets still wrapped). */
   readonly inputs: Record<string, unknown>;
@@ -33,6 +35,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (v: { getUrnsList(): string[] }, k: string) => void): void };
   getProtect?(): boolean;
+  getRetainondelete?(): boolean | undefined;
   getAdditionalsecretoutputsList(): string[];
   getObject(): unknown;
 }
@@ -69,6 +72,7 @@ export function captureRegistrations(): Registration[] {
           dependencies: req.getDependenciesList(),
           propertyDependencies,
           protect: req.getProtect?.() ?? false,
+          retainOnDelete: req.getRetainondelete?.() ?? false,
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           inputs,
           state: { ...inputs, ...deserialize(resp.getObject()) },

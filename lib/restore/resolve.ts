@@ -19,7 +19,8 @@ export interface Resolved {
   readonly dependencies: ReadonlyMap<string, Manifest>;
 }
 
-async function pick(store: BackupStorage, asset: AssetRef, from: string): Promise<string> {
+/** The manifest key `--from` selects (unverified: the caller verifies it). */
+export async function pick(store: BackupStorage, asset: AssetRef, from: string): Promise<string> {
   const all = await listBackups(store, asset);
   if (!all.length) throw new RestoreInputError(`no committed backup of ${asset.kind}/${asset.name} in ${store.label}`);
   if (from === "latest") return (all[all.length - 1] as { key: string }).key;

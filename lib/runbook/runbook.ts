@@ -66,7 +66,7 @@ function overview(c: Ctx): string[] {
     "## Where everything is",
     "",
     `- Backups: the R2 bucket \`$(pulumi stack output r2BackupBucket)\` (Cloudflare account \`${p.accountId}\`) and the S3 bucket \`$(pulumi stack output s3BackupBucket)\` in **${p.vault.s3Region}** (primary region: ${p.primaryRegion}). Without Pulumi state: \`aws s3 ls --region ${p.vault.s3Region} | grep ${n.prefix}\`.`,
-    `- Encryption key: AWS Secrets Manager \`${n.escrow}\` in ${p.vault.s3Region}, readable by the IAM user \`${n.restorer}\`.`,
+    `- Encryption key: AWS Secrets Manager \`${n.escrow}/<keyId>\` in ${p.vault.s3Region} (one secret per key; every manifest names its keyId and \`--key-escrow ${n.escrow}\` finds it), readable by the IAM user \`${n.restorer}\`.`,
     `- Identities: \`${n.writer}\` (backup Worker, put only), \`${n.verifier}\` (watchdog, read), \`${n.restorer}\` (restores, read + key escrow).`,
     `- Backup Worker: \`${n.worker}\`; alerts: SNS topic \`${n.alertTopic}\`${p.alerts.hasWebhook ? ` and the ${p.alerts.webhookFormat} webhook` : ""}.`,
     "",
@@ -170,7 +170,7 @@ function leakedKey(c: Ctx): string[] {
     ),
     "",
     `- The writer (\`${n.writer}\`) cannot delete or unlock backups; a leak of it cannot destroy them, but rotate it anyway and check CloudTrail for its access key.`,
-    `- The data-encryption key: escrowed at \`${n.escrow}\`. Replacing it (\`--replace\` on \`drposture-${p.stack}-worker-data-key\`) encrypts new backups with a new key id; old backups keep needing the old key, which stays in the secret's earlier versions.`,
+    `- The data-encryption key: escrowed at \`${n.escrow}\`. Replacing it (\`--replace\` on \`drposture-${p.stack}-worker-data-key\`) encrypts new backups with a new key id; old backups keep needing the old key, which stays in its own secret \`${n.escrow}/<old keyId>\`.`,
     "- Audit: AWS CloudTrail for the IAM users above; Cloudflare audit logs for the account tokens and the Worker.",
     "",
   );

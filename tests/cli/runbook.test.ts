@@ -26,7 +26,8 @@ describe("drposture runbook", () => {
       expect(users).toContain(u);
       expect(stdout).toContain(u);
     }
-    expect(stdout).toContain(one(run.mocks.resources, "aws:secretsmanager/secret:Secret").inputs.name as string);
+    const escrow = one(run.mocks.resources, "aws:secretsmanager/secret:Secret").inputs.name as string;
+    expect(stdout).toContain(`--key-escrow ${escrow.slice(0, escrow.lastIndexOf("/"))} `);
     expect(stdout).toContain(one(run.mocks.resources, "cloudflare:index/workersScript:WorkersScript").inputs.scriptName as string);
     // The rotation commands read URNs from the `credentialUrns` output, which names the real resources.
     expect(stdout).toContain(`--replace "$(pulumi stack output credentialUrns --stack prod --json | jq -r .s3Writer)"`);

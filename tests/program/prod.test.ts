@@ -139,7 +139,7 @@ describe("prod: BackupAccess", () => {
 
   it("verifier and restorer are read-only, separate identities", () => {
     for (const role of ["verifier", "restorer"]) {
-      for (const a of actions(role)) expect(a).toMatch(/^(s3:Get|s3:List|kms:Decrypt)/);
+      for (const a of actions(role)) expect(a).toMatch(role === "restorer" ? /^(s3:Get|s3:List|kms:Decrypt|secretsmanager:GetSecretValue$)/ : /^(s3:Get|s3:List|kms:Decrypt)/);
     }
     const users = ofType(R(), "aws:iam/user:User").map((u) => u.inputs.name);
     expect(users).toEqual(expect.arrayContaining(["drp-drposture-prod-writer", "drp-drposture-prod-verifier", "drp-drposture-prod-restorer"]));
@@ -263,17 +263,23 @@ describe("prod: BackupWorker", () => {
     expect(binding("ENCRYPTION_KEY").text).toBe(key.state.hex);
   });
 
-  it("escrows the key in Secrets Manager in the vault region, readable by the restorer, kept on destroy", async () => {
+  it("escrows the key in Secrets Manager in the vault region under a name carrying its key id, readable by the restorer", async () => {
+    const key = one(R(), "random:index/randomBytes:RandomBytes").state.hex as string;
+    const keyId = (await importMasterKey(key)).id;
     const secret = one(R(), "aws:secretsmanager/secret:Secret");
-    expect(secret.inputs).toMatchObject({ region: "eu-central-1", name: "drposture/prod/data-encryption-key" });
+    // One secret per key: a rebuilt stack (a new key) never collides with the one kept before.
+    expect(secret.inputs).toMatchObject({ region: "eu-central-1", name: `drposture/prod/data-encryption-key/${keyId}` });
     const version = one(R(), "aws:secretsmanager/secretVersion:SecretVersion");
     const escrowed = parseJsonInput<{ keyHex: string; keyId: string }>(version.inputs.secretString);
     expect(unwrapSecret(version.inputs.secretString).secret).toBe(true);
-    const key = one(R(), "random:index/randomBytes:RandomBytes").state.hex as string;
     expect(escrowed.keyHex).toBe(key);
-    expect(escrowed.keyId).toBe((await importMasterKey(key)).id);
-    const policy = parseJsonInput<any>(one(R(), "aws:secretsmanager/secretPolicy:SecretPolicy").inputs.policy);
-    expect(policy.Statement[0]).toMatchObject({ Effect: "Allow", Principal: { AWS: run.outputs.restorerArn }, Action: "secretsmanager:GetSecretValue" });
+    expect(escrowed.keyId).toBe(keyId);
+    expect(run.outputs.encryptionKeyId).toBe(keyId);
+    // The restorer reads every key of this stack through its own policy (a resource policy
+    // would name the user by its unique id and lock out the restorer of a rebuilt stack).
+    expect(ofType(R(), "aws:secretsmanager/secretPolicy:SecretPolicy")).toEqual([]);
+    const restorer = parseJsonInput<any>(ofType(R(), "aws:iam/userPolicy:UserPolicy").find((p) => p.name.endsWith("restorer-policy"))!.inputs.policy);
+    expect(restorer.Statement).toContainEqual({ Sid: "RestoreReadsEscrowedKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:drposture/prod/data-encryption-key/*" });
   });
 });
 

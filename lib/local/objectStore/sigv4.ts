@@ -32,6 +32,8 @@ export interface RawRequest {
   readonly rawQuery: string;
   /** Lower-case header names; repeated headers joined with ','. */
   readonly headers: Readonly<Record<string, string>>;
+  /** The body, for services that sign its hash without an x-amz-content-sha256 header. */
+  readonly body?: Uint8Array;
 }
 
 const MAX_SKEW_MS = 15 * 60_000;
@@ -122,7 +124,8 @@ export async function authenticate(req: RawRequest, credentials: ReadonlyMap<str
   if (!regions.includes(auth.region)) {
     throw new S3Error(400, "AuthorizationHeaderMalformed", `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${regions[0]}'`);
   }
-  for (const h of ["host", "x-amz-date", "x-amz-content-sha256"]) {
+  // S3 signs the payload hash as a header; other services sign the body's hash directly.
+  for (const h of ["host", "x-amz-date", ...(service === "s3" ? ["x-amz-content-sha256"] : [])]) {
     if (!auth.signedHeaders.includes(h)) throw new S3Error(403, "AccessDenied", `The header ${h} must be signed`);
   }
   const token = req.headers["x-amz-security-token"];
@@ -167,7 +170,7 @@ export async function authenticate(req: RawRequest, credentials: ReadonlyMap<str
   });
   const [hostname, port] = (headers.host ?? "").split(":");
   const signed = await signer.sign(
-    { method: req.method, protocol: "https:", hostname: hostname ?? "", ...(port ? { port: Number(port) } : {}), path, query, headers },
+    { method: req.method, protocol: "https:", hostname: hostname ?? "", ...(port ? { port: Number(port) } : {}), path, query, headers, ...(req.body ? { body: req.body } : {}) },
     { signingDate, signableHeaders: new Set(auth.signedHeaders) },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? signed.headers.Authorization))?.[1] ?? "";
