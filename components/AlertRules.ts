@@ -1,7 +1,9 @@
 /**
  * AlertRules: where alerts go, and the alerts that can be declared at the infrastructure level.
  *  - destinations: an SNS topic (in the vault region, so it outlives a primary-region outage)
- *    with email subscriptions; a Cloudflare notification webhook;
+ *    with email subscriptions, encrypted with a customer-managed KMS key whose policy admits
+ *    CloudWatch (alarms cannot publish to a topic under the AWS-managed alias/aws/sns key,
+ *    whose policy cannot be changed); a Cloudflare notification webhook;
  *  - staleness, out of band: per asset, an S3 request metric counting manifest uploads
  *    (objects tagged drposture-object=manifest and drposture-asset=<kind>/<name>) and a
  *    CloudWatch alarm when none arrived within the asset's RPO. It keeps working when the
@@ -55,17 +57,50 @@ export class AlertRules extends pulumi.ComponentResource {
     const parent = { parent: this };
     const region = args.region;
 
-    const topic = new aws.sns.Topic(
-      `${name}-topic`,
-      { region, name: pulumi.interpolate`${args.namePrefix}-alerts`, kmsMasterKeyId: "alias/aws/sns" },
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+    // "CloudWatch Alarms does not have authorization to access the SNS topic encryption key"
+    // is what alarms on an alias/aws/sns topic record: the key must grant CloudWatch
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+    const topicKey = new aws.kms.Key(
+      `${name}-topic-key`,
+      {
+        region,
+        description: pulumi.interpolate`dr-posture alert topic encryption for ${args.namePrefix}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
+            {
+              Sid: "CloudWatchAlarmsPublish",
+              Effect: "Allow",
+              Principal: { Service: "cloudwatch.amazonaws.com" },
+              Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+              Resource: "*",
+              Condition: { StringEquals: { "aws:SourceAccount": account } },
+            },
+          ],
+        }),
+      },
       parent,
     );
+    new aws.kms.Alias(`${name}-topic-key-alias`, { region, name: pulumi.interpolate`alias/${args.namePrefix}-alerts`, targetKeyId: topicKey.keyId }, parent);
+    const topic = new aws.sns.Topic(`${name}-topic`, { region, name: pulumi.interpolate`${args.namePrefix}-alerts`, kmsMasterKeyId: topicKey.arn }, parent);
     const publisher = new aws.iam.User(`${name}-publisher`, { name: pulumi.interpolate`${args.namePrefix}-alert-publisher`, path: "/drposture/", forceDestroy: true }, parent);
     new aws.iam.UserPolicy(
       `${name}-publisher-policy`,
       {
         user: publisher.name,
-        policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [{ Sid: "PublishAlerts", Effect: "Allow", Action: ["sns:Publish"], Resource: topic.arn }] }),
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "PublishAlerts", Effect: "Allow", Action: ["sns:Publish"], Resource: topic.arn },
+            // "The publisher must have the kms:GenerateDataKey and kms:Decrypt permissions for
+            // the AWS KMS key" of an encrypted topic (sns-key-management.html#send-to-encrypted-topic).
+            { Sid: "EncryptAlerts", Effect: "Allow", Action: ["kms:GenerateDataKey*", "kms:Decrypt"], Resource: topicKey.arn, Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`sns.${region}.amazonaws.com` } } },
+          ],
+        }),
       },
       parent,
     );

@@ -163,3 +163,48 @@ describe("worker-secrets-are-secret", () => {
     expect(v.join("\n")).toMatch(/GREETING/);
   });
 });
+
+describe("assets-covered: alarms that can actually notify", () => {
+  // A staleness alarm on a topic CloudWatch cannot use: "CloudWatch Alarms does not have
+  // authorization to access the SNS topic encryption key" (AWS re:Post, CloudWatch alarm SNS).
+  const stack = (kmsMasterKeyId: string | undefined, keyPolicy?: unknown) => {
+    const key = resource("aws:kms/key:Key", "k", { arn: "arn:aws:kms:eu-central-1:1:key/k", ...(keyPolicy ? { policy: JSON.stringify(keyPolicy) } : {}) });
+    const topic = resource("aws:sns/topic:Topic", "alerts", { name: "alerts", arn: "arn:aws:sns:eu-central-1:1:alerts", ...(kmsMasterKeyId ? { kmsMasterKeyId } : {}) });
+    return [
+      resource("cloudflare:index/workersScript:WorkersScript", "w", {
+        scriptName: "w",
+        bindings: [
+          { type: "json", name: "BACKUP_PLAN", json: JSON.stringify({ assets: [{ kind: "kv", name: "sessions", cron: "*/15 * * * *" }] }) },
+          { type: "secret_text", name: "ALERT_WEBHOOK_URL" },
+        ],
+      }),
+      resource("cloudflare:index/workersCronTrigger:WorkersCronTrigger", "t", { scriptName: "w", schedules: [{ cron: "*/15 * * * *" }] }),
+      key,
+      topic,
+      resource("aws:sns/topicSubscription:TopicSubscription", "s", { topic: "arn:aws:sns:eu-central-1:1:alerts", protocol: "email", endpoint: "a@b.c" }),
+      resource("aws:s3/bucketMetric:BucketMetric", "m", { name: "manifests-kv-sessions", filter: { tags: { "drposture-asset": "kv/sessions" } } }),
+      resource("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm", { dimensions: { FilterId: "manifests-kv-sessions" }, alarmActions: ["arn:aws:sns:eu-central-1:1:alerts"] }),
+    ];
+  };
+  const cw = (actions: string[]) => ({ Statement: [{ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: actions, Resource: "*" }] });
+
+  it("passes an unencrypted topic and one under a key that grants CloudWatch", async () => {
+    const { assetsCovered } = await import("../../policies/src/coverage");
+    expect(runStack(assetsCovered, stack(undefined))).toEqual([]);
+    expect(runStack(assetsCovered, stack("arn:aws:kms:eu-central-1:1:key/k", cw(["kms:Decrypt", "kms:GenerateDataKey*"])))).toEqual([]);
+  });
+
+  it("rejects alias/aws/sns, a key that does not grant CloudWatch, and a key it cannot see", async () => {
+    const { assetsCovered } = await import("../../policies/src/coverage");
+    for (const [keyRef, policy, why] of [
+      ["alias/aws/sns", undefined, /AWS-managed key alias\/aws\/sns/],
+      ["arn:aws:kms:eu-central-1:1:key/k", cw(["kms:Decrypt"]), /does not grant cloudwatch\.amazonaws\.com/],
+      ["arn:aws:kms:eu-central-1:1:key/elsewhere", undefined, /not declared in this stack/],
+    ] as const) {
+      const out = runStack(assetsCovered, stack(keyRef, policy));
+      expect(out, keyRef).toHaveLength(1);
+      expect(out[0]?.[0]).toMatch(why);
+      expect(out[0]?.[1]).toBe("urn:pulumi:t::p::aws:cloudwatch/metricAlarm:MetricAlarm::alarm");
+    }
+  });
+});

@@ -100,7 +100,7 @@ describe("prod: BackupVault", () => {
   });
 
   it("SSE-KMS with a rotating customer-managed key and the bucket key on", () => {
-    const key = one(R(), "aws:kms/key:Key");
+    const key = ofType(R(), "aws:kms/key:Key").find((k) => k.name.endsWith("-vault-kms"))!;
     expect(key.inputs.enableKeyRotation).toBe(true);
     expect(key.inputs.region).toBe("eu-central-1");
     const sse = one(R(), "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
@@ -165,6 +165,26 @@ describe("prod: AlertRules", () => {
     expect(one(R(), "aws:sns/topic:Topic").inputs.region).toBe("eu-central-1");
     const subs = ofType(R(), "aws:sns/topicSubscription:TopicSubscription");
     expect(subs.map((s) => [s.inputs.protocol, s.inputs.endpoint])).toEqual([["email", "oncall@example.com"]]);
+  });
+
+  it("the topic's key lets CloudWatch alarms and the Worker's publisher use it (alias/aws/sns would not)", async () => {
+    // Evaluated with an IAM evaluator over the policies the program declares: CloudWatch needs
+    // kms:Decrypt and kms:GenerateDataKey* on the topic's key, the publisher the same through SNS
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+    const { authorize } = await import("../../lib/local/objectStore/iamAuthorizer");
+    const topic = one(R(), "aws:sns/topic:Topic");
+    const key = ofType(R(), "aws:kms/key:Key").find((k) => k.state.arn === topic.inputs.kmsMasterKeyId);
+    expect(key, "the topic is encrypted with a key declared in the stack").toBeDefined();
+    const keyPolicy = JSON.parse(key!.inputs.policy as string);
+    const account = "123456789012";
+    for (const action of ["kms:GenerateDataKey", "kms:Decrypt"]) {
+      const cloudwatch = await authorize({ principal: { arn: "cloudwatch.amazonaws.com", accountId: account, identityPolicies: [] }, action, resource: key!.state.arn as string, resourceAccount: account, context: { "aws:SourceAccount": account }, resourcePolicy: keyPolicy });
+      expect(cloudwatch, `CloudWatch ${action}`).toBe("Allowed");
+      const publisherPolicy = JSON.parse(ofType(R(), "aws:iam/userPolicy:UserPolicy").find((p) => p.name.endsWith("publisher-policy"))!.inputs.policy as string);
+      const publisherArn = ofType(R(), "aws:iam/user:User").find((u) => u.name.endsWith("-publisher"))!.state.arn as string;
+      const publisher = await authorize({ principal: { arn: publisherArn, accountId: account, identityPolicies: [{ name: "p", policy: publisherPolicy }] }, action, resource: key!.state.arn as string, resourceAccount: account, context: { "kms:ViaService": "sns.eu-central-1.amazonaws.com" }, resourcePolicy: keyPolicy });
+      expect(publisher, `publisher ${action}`).toBe("Allowed");
+    }
   });
 
   it("one staleness alarm per asset, over that asset's RPO, counting its manifest uploads", () => {
