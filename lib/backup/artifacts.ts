@@ -111,3 +111,71 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   rest += decoder.decode();
   if (rest.trim()) yield JSON.parse(rest);
 }
+
+/**
+ * An artifact that is created only once it has content: writes are held until `threshold`
+ * bytes, then the upload starts and everything flows through. Closing one that never got a
+ * byte writes nothing (a differential step with no change adds no object).
+ */
+export class DeferredArtifact {
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private sink?: ByteSink;
+  private finish?: () => void;
+  private fail?: (err: unknown) => void;
+  private upload?: Promise<ArtifactEntry>;
+  written = 0;
+
+  constructor(
+    private readonly open: (produce: Produce) => Promise<ArtifactEntry>,
+    private readonly threshold = 1024 * 1024,
+  ) {}
+
+  private async start(): Promise<void> {
+    let ready!: () => void;
+    const opened = new Promise<void>((r) => (ready = r));
+    const finished = new Promise<void>((resolve, reject) => {
+      this.finish = resolve;
+      this.fail = reject;
+    });
+    this.upload = this.open(async (out) => {
+      for (const b of this.held) await out.write(b);
+      this.held = [];
+      this.sink = out;
+      ready();
+      await finished;
+    });
+    // If the upload fails before it ever opened, surface that instead of waiting for ever.
+    await Promise.race([opened, this.upload.then(() => undefined)]);
+    if (!this.sink) throw new Error("artifact upload ended before it opened");
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    this.written += bytes.byteLength;
+    if (this.sink) return this.sink.write(bytes);
+    this.held.push(bytes);
+    this.heldBytes += bytes.byteLength;
+    if (this.heldBytes >= this.threshold) await this.start();
+  }
+
+  line(value: unknown): Promise<void> {
+    return this.write(textEncoder.encode(`${JSON.stringify(value)}\n`));
+  }
+
+  /** The artifact, or null when nothing was written. */
+  async close(): Promise<ArtifactEntry | null> {
+    if (!this.sink) {
+      if (!this.heldBytes) return null;
+      await this.start();
+    }
+    this.finish?.();
+    return this.upload as Promise<ArtifactEntry>;
+  }
+
+  /** Abandons the upload: its producer fails, so the partial object is never completed. */
+  async abort(err: unknown): Promise<void> {
+    if (!this.upload) return;
+    this.fail?.(err);
+    await this.upload.catch(() => undefined);
+  }
+}

@@ -6,7 +6,7 @@
  * the live namespace with its full backup's index to find what changed.
  */
 import { createHash } from "node:crypto";
-import { textEncoder } from "../format/bytes";
+import { concatBytes, textEncoder, toBase64 } from "../format/bytes";
 
 export interface KvEntryRecord {
   k: string;
@@ -23,6 +23,41 @@ export function entryHash(key: string, valueB64: string, metadata: unknown, expi
     .update(JSON.stringify([key, valueB64, metadata ?? null, expiration ?? null]))
     .digest("hex")
     .slice(0, 32);
+}
+
+/**
+ * entryHash computed piece by piece, for values too large to hold as one base64 string: the
+ * same bytes JSON.stringify([key, base64, metadata, expiration]) would produce (base64 needs
+ * no JSON escaping), fed as the value streams by.
+ */
+export class EntryHasher {
+  private readonly h = createHash("sha256");
+  constructor(key: string) {
+    this.h.update(`[${JSON.stringify(key)},"`);
+  }
+  base64(chunk: string): void {
+    this.h.update(chunk);
+  }
+  finish(metadata: unknown, expiration: number | undefined): string {
+    this.h.update(`",${JSON.stringify(metadata ?? null)},${JSON.stringify(expiration ?? null)}]`);
+    return this.h.digest("hex").slice(0, 32);
+  }
+}
+
+/** Base64 of a byte stream, emitted in pieces (a 3-byte carry keeps the pieces joinable). */
+export class Base64Stream {
+  private carry = new Uint8Array(0);
+  push(bytes: Uint8Array): string {
+    const all = this.carry.length ? concatBytes([this.carry, bytes]) : bytes;
+    const whole = all.length - (all.length % 3);
+    this.carry = all.slice(whole);
+    return whole ? toBase64(all.subarray(0, whole)) : "";
+  }
+  end(): string {
+    const rest = this.carry.length ? toBase64(this.carry) : "";
+    this.carry = new Uint8Array(0);
+    return rest;
+  }
 }
 
 /** KV lists keys in UTF-8 byte order; JS string order differs for astral characters. */

@@ -7,6 +7,7 @@ import { copiesInTwoProviders } from "../../policies/src/isolation";
 import { retentionMinimums } from "../../policies/src/retention";
 import { r2BucketLock } from "../../policies/src/immutability";
 import { tiersCovered } from "../../policies/src/resources";
+import { assetsCovered } from "../../policies/src/coverage";
 import { workerSecretsAreSecret } from "../../policies/src/secrets";
 
 function resource(type: string, name: string, props: Record<string, unknown>): PolicyResource {
@@ -189,13 +190,11 @@ describe("assets-covered: alarms that can actually notify", () => {
   const cw = (actions: string[]) => ({ Statement: [{ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: actions, Resource: "*" }] });
 
   it("passes an unencrypted topic and one under a key that grants CloudWatch", async () => {
-    const { assetsCovered } = await import("../../policies/src/coverage");
     expect(runStack(assetsCovered, stack(undefined))).toEqual([]);
     expect(runStack(assetsCovered, stack("arn:aws:kms:eu-central-1:1:key/k", cw(["kms:Decrypt", "kms:GenerateDataKey*"])))).toEqual([]);
   });
 
   it("rejects alias/aws/sns, a key that does not grant CloudWatch, and a key it cannot see", async () => {
-    const { assetsCovered } = await import("../../policies/src/coverage");
     for (const [keyRef, policy, why] of [
       ["alias/aws/sns", undefined, /AWS-managed key alias\/aws\/sns/],
       ["arn:aws:kms:eu-central-1:1:key/k", cw(["kms:Decrypt"]), /does not grant cloudwatch\.amazonaws\.com/],

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { bundleWorker } from "../../lib/worker/bundle";
+import { authorize } from "../../lib/local/objectStore/iamAuthorizer";
 import { importMasterKey } from "../../lib/format/keys";
 import { ofType, one, parseJsonInput, plaintextStrings, runStack, unwrapSecret, type LoadedProgram } from "../helpers/program";
 
@@ -171,7 +172,6 @@ describe("prod: AlertRules", () => {
     // Evaluated with an IAM evaluator over the policies the program declares: CloudWatch needs
     // kms:Decrypt and kms:GenerateDataKey* on the topic's key, the publisher the same through SNS
     // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
-    const { authorize } = await import("../../lib/local/objectStore/iamAuthorizer");
     const topic = one(R(), "aws:sns/topic:Topic");
     const key = ofType(R(), "aws:kms/key:Key").find((k) => k.state.arn === topic.inputs.kmsMasterKeyId);
     expect(key, "the topic is encrypted with a key declared in the stack").toBeDefined();

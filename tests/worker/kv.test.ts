@@ -84,3 +84,62 @@ describe("KV backup", () => {
     expect(manifest.dependsOn).toEqual([]);
   });
 });
+
+describe("KV backup of large values", () => {
+  beforeEach(async () => {
+    await reset();
+  });
+
+  /** Index of the first differing byte, or -1 (vitest's deep equality is too slow for MiBs). */
+  const firstDifference = (a: Uint8Array, b: Uint8Array | undefined) => {
+    if (!b || a.length !== b.length) return 0;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+    return -1;
+  };
+
+  /** A value of `mib` MiB whose bytes depend on `seed` (so a change is a real change). */
+  const big = (mib: number, seed: number) => {
+    const v = new Uint8Array(mib * 1024 * 1024);
+    for (let i = 0; i < v.length; i += 4096) v[i] = (i / 4096 + seed) & 255;
+    return v;
+  };
+
+  it("streams values of several MiB, a step stopping at its byte budget inside a list page", async () => {
+    const values = new Map<string, Uint8Array>();
+    for (let i = 0; i < 4; i++) values.set(`blob:${i}`, big(3, i)); // 3 MiB each
+    for (let i = 0; i < 30; i++) values.set(`small:${String(i).padStart(2, "0")}`, new TextEncoder().encode(`v${i}`));
+    for (const [k, v] of values) await env.KV_SESSIONS.put(k, v, { metadata: { k } });
+    const e = testEnv({ limits: { opsPerStep: 1000, bytesPerStep: 4 * 1024 * 1024 } });
+    const run = await backupNow(e, "kv/sessions");
+    // One list page of 34 keys; the byte budget ends a step after each pair of 3 MiB values.
+    expect(run.steps).toBeGreaterThanOrEqual(2);
+    expect(run.invocations.map((i) => i.violation).filter(Boolean)).toEqual([]);
+    // Each backup step (invocations after the scheduled start, up to the commit) reads at most
+    // its budget plus the one value that crossed it.
+    const budget = e.BACKUP_PLAN.limits.bytesPerStep + 3 * 1024 * 1024;
+    const backupSteps = run.invocations.slice(1, run.steps + 1);
+    expect(Math.max(...backupSteps.map((i) => i.counts.sourceBytes))).toBeLessThanOrEqual(budget);
+    const { manifest } = await latest(e, "kv/sessions");
+    const entries = (await linesOf(r2(e), manifest, "kv-entries")) as KvEntryRecord[];
+    expect(entries.map((x) => x.k).sort()).toEqual([...values.keys()].sort());
+    for (const rec of entries) {
+      expect(firstDifference(fromBase64(rec.v as string), values.get(rec.k)), rec.k).toBe(-1);
+      expect(rec.m).toEqual({ k: rec.k });
+    }
+  });
+
+  it("a differential backup writes a changed large value once and skips an unchanged one", async () => {
+    await env.KV_SESSIONS.put("blob:a", big(2, 1));
+    await env.KV_SESSIONS.put("blob:b", big(2, 2));
+    const e = testEnv({ limits: { opsPerStep: 1000, bytesPerStep: 64 * 1024 * 1024 } });
+    await backupNow(e, "kv/sessions", { now: () => new Date("2026-11-20T08:00:00Z") });
+    const changed = big(2, 9);
+    await env.KV_SESSIONS.put("blob:b", changed);
+    await backupNow(e, "kv/sessions", { now: () => new Date("2026-11-20T08:15:00Z") });
+    const { manifest } = await latest(e, "kv/sessions");
+    expect(manifest.mode).toBe("incremental");
+    const entries = (await linesOf(r2(e), manifest, "kv-entries")) as KvEntryRecord[];
+    expect(entries.map((x) => x.k)).toEqual(["blob:b"]);
+    expect(firstDifference(fromBase64(entries[0]?.v as string), changed)).toBe(-1);
+  });
+});

@@ -51,9 +51,10 @@ function wrapKv(kv: Any, budget: InvocationBudget): Any {
 
 function wrapR2Body(obj: Any, budget: InvocationBudget): Any {
   if (!obj || !("body" in obj)) return obj;
+  let body: ReadableStream<Uint8Array> | undefined; // one counted stream, however often .body is read
   return new Proxy(obj, {
     get(target, prop) {
-      if (prop === "body") return countedStream(target.body as ReadableStream<Uint8Array>, budget);
+      if (prop === "body") return (body ??= countedStream(target.body as ReadableStream<Uint8Array>, budget));
       const orig = target[prop as string];
       if (typeof orig !== "function") return orig;
       if (["arrayBuffer", "text", "json", "blob", "bytes"].includes(prop as string)) {

@@ -138,10 +138,14 @@ export async function startObjectStore(o: ObjectStoreOptions): Promise<ObjectSto
   };
   const https = createHttpsServer({ key: o.tls.keyPem, cert: o.tls.certPem }, handler(true));
   const servers: Server[] = [https];
+  // Node closes idle keep-alive sockets after 5 s without a TLS close_notify; workerd may then
+  // reuse a dead pooled connection ("Network connection lost"). S3's own idle timeout is longer.
+  https.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
   let plainUrl: string | undefined;
   if (o.flavour === "aws") {
     const plain = createHttpServer(handler(false));
+    plain.keepAliveTimeout = 60_000;
     await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
     servers.push(plain);
     plainUrl = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;

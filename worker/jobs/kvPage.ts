@@ -1,0 +1,121 @@
+/**
+ * One KV backup step over one list page (or the rest of one): reads each key's value as a
+ * stream until the step's operation or byte budget is spent, writes changed values (all of
+ * them in a full backup) and deletions into the entries artifact, and records each key's hash
+ * for the index. In a differential backup the page's key range is merged with the base
+ * backup's index lines: a key the base has and the listing lacks is a deletion.
+ */
+import { compareUtf8, type KvEntryRecord, type KvIndexLine } from "../../lib/backup/kvRecords";
+import { streamValue, writeKept, type EntrySink, type ListedKey } from "./kvValue";
+
+/** Values up to this size are held to compare with the base before writing. */
+export const SMALL_VALUE_BYTES = 1024 * 1024;
+
+export interface PageBudget {
+  readonly opsPerStep: number;
+  readonly bytesPerStep: number;
+  /** Operations already spent in this step (the listing). */
+  readonly opsSpent: number;
+}
+
+export class KvPageWalk {
+  readonly index: KvIndexLine[] = [];
+  written = 0;
+  deleted = 0;
+  /** True when the budget ended the step before the page did. */
+  stopped = false;
+  private ops: number;
+  private bytes = 0;
+  /** Next base line to merge. */
+  private b = 0;
+
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly budget: PageBudget,
+    /** The base index's lines over this page's key range (differential), or null (full). */
+    private readonly base: readonly KvIndexLine[] | null,
+    /** Last key already handled by an earlier step of this page. */
+    public lastDone: string | null,
+  ) {
+    this.ops = budget.opsSpent;
+  }
+
+  async run(keys: readonly ListedKey[], out: EntrySink): Promise<void> {
+    for (const k of keys) {
+      if (this.ops + 1 > this.budget.opsPerStep || this.bytes >= this.budget.bytesPerStep) {
+        this.stopped = true;
+        return;
+      }
+      await this.deletionsBefore(out, k.name);
+      await this.key(k, out);
+      this.lastDone = k.name;
+    }
+    await this.deletionsBefore(out, null);
+  }
+
+  /** Index of the first base line after the last key handled (-1 when the page was finished). */
+  resumeLine(): number {
+    if (!this.base || !this.stopped) return -1;
+    const last = this.lastDone;
+    return this.base.findIndex((l) => last === null || compareUtf8(l[0], last) > 0);
+  }
+
+  private async key(k: ListedKey, out: EntrySink): Promise<void> {
+    const before = this.base && this.base[this.b]?.[0] === k.name ? (this.base[this.b++] as KvIndexLine)[1] : undefined;
+    const stream = await this.read(k.name);
+    if (stream === null) {
+      // Expired or deleted since the listing: a deletion if the base had it.
+      if (before !== undefined) await this.deletion(out, k.name);
+      return;
+    }
+    if (!this.base) {
+      const r = await streamValue(stream, k, out);
+      this.record(k, r.hash, r.bytes);
+      this.written++;
+      return;
+    }
+    const r = await streamValue(stream, k, null, SMALL_VALUE_BYTES);
+    this.record(k, r.hash, r.bytes);
+    if (r.hash === before) return;
+    if (r.kept) {
+      await writeKept(out, k, r.kept);
+      this.written++;
+      return;
+    }
+    // Too large to have been held: read it again, this time into the artifact; the index
+    // records what was written (the value may have changed between the reads).
+    this.index.pop();
+    const again = await this.read(k.name);
+    if (again) {
+      const w = await streamValue(again, k, out);
+      this.index.push([k.name, w.hash]);
+      this.written++;
+    } else if (before !== undefined) await this.deletion(out, k.name);
+  }
+
+  private read(name: string): Promise<ReadableStream<Uint8Array> | null> {
+    this.ops++;
+    return this.kv.get(name, "stream");
+  }
+
+  private record(k: ListedKey, hash: string, bytes: number): void {
+    this.index.push([k.name, hash]);
+    this.bytes += bytes;
+  }
+
+  private async deletion(out: EntrySink, key: string): Promise<void> {
+    await out.line({ k: key, deleted: true } satisfies KvEntryRecord);
+    this.deleted++;
+  }
+
+  /** Base keys before `key` (all the rest when null) that the listing no longer has. */
+  private async deletionsBefore(out: EntrySink, key: string | null): Promise<void> {
+    const base = this.base;
+    if (!base) return;
+    while (this.b < base.length && (key === null || compareUtf8((base[this.b] as KvIndexLine)[0], key) < 0)) {
+      const gone = (base[this.b] as KvIndexLine)[0];
+      if (this.lastDone === null || compareUtf8(gone, this.lastDone) > 0) await this.deletion(out, gone);
+      this.b++;
+    }
+  }
+}
