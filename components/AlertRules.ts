@@ -3,20 +3,27 @@
  *  - destinations: an SNS topic (in the vault region, so it outlives a primary-region outage)
  *    with email subscriptions, encrypted with a customer-managed KMS key whose policy admits
  *    CloudWatch (alarms cannot publish to a topic under the AWS-managed alias/aws/sns key,
- *    whose policy cannot be changed); a Cloudflare notification webhook;
+ *    whose policy cannot be changed); optionally a Cloudflare notification webhook (accounts
+ *    with a Pro-or-higher zone) and Cloudflare's PagerDuty destination;
  *  - staleness, out of band: per asset, an S3 request metric counting manifest uploads
  *    (objects tagged drposture-object=manifest and drposture-asset=<kind>/<name>) and a
  *    CloudWatch alarm when none arrived within the asset's RPO. It keeps working when the
  *    backup Worker, its cron triggers or Cloudflare itself are gone;
- *  - Cloudflare incidents (which can stop the Worker) go to the same webhook.
+ *  - Cloudflare incidents (which can stop the Worker) go to those Cloudflare destinations and
+ *    the alert emails.
  * The Worker's own failure alerts are sent to these destinations by the backup Worker.
  */
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import type { WebhookFormat } from "../lib/alerts/alerts";
+import { cloudflareWebhookDestination } from "../lib/alerts/cloudflareWebhook";
 
 /** Object tags the backup writer sets on every manifest; the metric filters count them. */
 export const MANIFEST_TAGS = { object: "drposture-object", asset: "drposture-asset" } as const;
+
+/** Formats whose URL carries the secret that Cloudflare's webhook destination keeps apart. */
+const SECRET_IN_URL: readonly WebhookFormat[] = ["slack", "discord"];
 
 export interface StalenessTarget {
   /** Asset id, "kind/name". */
@@ -35,6 +42,12 @@ export interface AlertRulesArgs {
   readonly emails: readonly string[];
   /** Webhook URL (secret) for Cloudflare notifications and Worker alerts. */
   readonly webhookUrl?: pulumi.Input<string>;
+  /** Payload format of webhookUrl: decides how Cloudflare's destination splits its secret. */
+  readonly webhookFormat: WebhookFormat;
+  /** Create a Cloudflare webhook destination for webhookUrl (needs a Pro-or-higher zone). */
+  readonly cloudflareWebhook: boolean;
+  /** Cloudflare PagerDuty destination (connected in the dashboard) for incident notifications. */
+  readonly cloudflarePagerDutyId?: string;
   /** S3 backup bucket whose manifest uploads are counted. */
   readonly s3BucketName: pulumi.Input<string>;
   /** One staleness alarm per asset, over its RPO window. */
@@ -48,7 +61,7 @@ export class AlertRules extends pulumi.ComponentResource {
   readonly alarmNames: pulumi.Output<string[]>;
   /** Identity allowed only to publish to the topic (the backup Worker's failure alerts). */
   readonly publisher: { readonly arn: pulumi.Output<string>; readonly accessKeyId: pulumi.Output<string>; readonly secretAccessKey: pulumi.Output<string> };
-  readonly webhookDestinationId?: pulumi.Output<string>;
+  readonly webhookDestinationId: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: AlertRulesArgs, opts?: pulumi.ComponentResourceOptions) {
     // The webhook URL is a secret: only whether one is set reaches the component's inputs.
@@ -147,32 +160,48 @@ export class AlertRules extends pulumi.ComponentResource {
       );
     });
 
-    if (args.webhookUrl !== undefined) {
-      const webhook = new cloudflare.NotificationPolicyWebhooks(
-        `${name}-webhook`,
-        { accountId: args.accountId, name: pulumi.interpolate`${args.namePrefix}-alerts`, url: pulumi.secret(args.webhookUrl) },
-        parent,
-      );
-      new cloudflare.NotificationPolicy(
-        `${name}-cloudflare-incidents`,
-        {
-          accountId: args.accountId,
-          name: pulumi.interpolate`${args.namePrefix}-cloudflare-incidents`,
-          description: "Cloudflare incidents can stop the backup Worker or the R2 copy.",
-          alertType: "incident_alert",
-          enabled: true,
-          mechanisms: {
-            webhooks: [{ id: webhook.id }],
-            ...(args.emails.length ? { emails: args.emails.map((id) => ({ id })) } : {}),
-          },
-        },
-        parent,
-      );
-      this.webhookDestinationId = webhook.id;
-    }
+    this.webhookDestinationId = this.cloudflareIncidents(name, args, parent);
 
     this.topicArn = topic.arn;
     this.alarmNames = pulumi.all(alarms.map((a) => a.name));
     this.registerOutputs({ topicArn: this.topicArn, alarmNames: this.alarmNames });
+  }
+
+  /** Cloudflare incidents (which can stop the Worker) to the Cloudflare destinations declared. */
+  private cloudflareIncidents(name: string, args: AlertRulesArgs, parent: pulumi.ResourceOptions): pulumi.Output<string> | undefined {
+    let webhook: cloudflare.NotificationPolicyWebhooks | undefined;
+    if (args.cloudflareWebhook && args.webhookUrl !== undefined) {
+      const dest = pulumi.output(args.webhookUrl).apply((url) => cloudflareWebhookDestination(url, args.webhookFormat));
+      webhook = new cloudflare.NotificationPolicyWebhooks(
+        `${name}-webhook`,
+        {
+          accountId: args.accountId,
+          name: pulumi.interpolate`${args.namePrefix}-alerts`,
+          url: pulumi.secret(dest.url),
+          // Slack and Discord: the URL's last segment, passed apart as Cloudflare keeps it.
+          ...(SECRET_IN_URL.includes(args.webhookFormat) ? { secret: pulumi.secret(dest.apply((d) => d.secret as string)) } : {}),
+        },
+        parent,
+      );
+    }
+    const mechanisms = {
+      ...(webhook ? { webhooks: [{ id: webhook.id }] } : {}),
+      ...(args.cloudflarePagerDutyId ? { pagerduties: [{ id: args.cloudflarePagerDutyId }] } : {}),
+      ...(args.emails.length ? { emails: args.emails.map((id) => ({ id })) } : {}),
+    };
+    if (!Object.keys(mechanisms).length) return undefined;
+    new cloudflare.NotificationPolicy(
+      `${name}-cloudflare-incidents`,
+      {
+        accountId: args.accountId,
+        name: pulumi.interpolate`${args.namePrefix}-cloudflare-incidents`,
+        description: "Cloudflare incidents can stop the backup Worker or the R2 copy.",
+        alertType: "incident_alert",
+        enabled: true,
+        mechanisms,
+      },
+      parent,
+    );
+    return webhook?.id;
   }
 }

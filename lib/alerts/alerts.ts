@@ -1,5 +1,5 @@
 /**
- * Alerts: one event shape, three wire formats (generic JSON, Slack-compatible, PagerDuty
+ * Alerts: one event shape, four wire formats (generic JSON, Slack-compatible, Discord, PagerDuty
  * Events API v2), delivery with retries. A delivery that still fails throws: the caller
  * must fail loudly, never drop an alert.
  */
@@ -27,7 +27,7 @@ export interface AlertEvent {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-export type WebhookFormat = "generic" | "slack" | "pagerduty";
+export type WebhookFormat = "generic" | "slack" | "discord" | "pagerduty";
 
 export function summaryLine(e: AlertEvent): string {
   return `[${e.stack}] ${e.kind} ${e.asset}: ${e.error} (last good backup: ${e.lastGoodBackup ?? "none"})`;
@@ -55,6 +55,13 @@ export function formatSlack(e: AlertEvent): Record<string, unknown> {
       { type: "section", text: { type: "mrkdwn", text: `*Error*\n\`\`\`${e.error}\`\`\`` } },
     ],
   };
+}
+
+/** Discord's execute-webhook body: `content` up to 2,000 characters
+ * (https://discord.com/developers/docs/resources/webhook#execute-webhook). */
+export function formatDiscord(e: AlertEvent): Record<string, unknown> {
+  const icon = e.severity === "critical" ? ":rotating_light:" : ":warning:";
+  return { content: `${icon} ${summaryLine(e)}`.slice(0, 2000), allowed_mentions: { parse: [] } };
 }
 
 /** PagerDuty Events v2. The routing key travels in the webhook URL's `routing_key` query
@@ -86,7 +93,8 @@ export function webhookRequest(url: string, format: WebhookFormat, e: AlertEvent
     u.searchParams.delete("routing_key");
     return { url: u.toString(), body: JSON.stringify(formatPagerDuty(e, key)) };
   }
-  return { url, body: JSON.stringify(format === "slack" ? formatSlack(e) : formatGeneric(e)) };
+  const body = format === "slack" ? formatSlack(e) : format === "discord" ? formatDiscord(e) : formatGeneric(e);
+  return { url, body: JSON.stringify(body) };
 }
 
 export class AlertDeliveryError extends Error {}

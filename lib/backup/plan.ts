@@ -66,7 +66,7 @@ export interface BackupPlan {
     readonly restoreWindowDays: number;
   };
   readonly alerts: {
-    readonly webhookFormat: "generic" | "slack" | "pagerduty";
+    readonly webhookFormat: "generic" | "slack" | "discord" | "pagerduty";
     /** Slack added to an asset's RPO before it counts as stale: cron start jitter + run time. */
     readonly staleGraceMinutes: number;
     /** A committed backup not yet on S3 after this long is replication lag. */

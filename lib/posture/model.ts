@@ -84,6 +84,10 @@ export interface Posture {
     readonly emails: readonly string[];
     readonly webhookFormat: PostureConfig["alerts"]["webhookFormat"];
     readonly hasWebhook: boolean;
+    /** Cloudflare incident notifications through a Cloudflare webhook destination (Pro zone). */
+    readonly cloudflareWebhook: boolean;
+    /** Cloudflare's PagerDuty destination for incident notifications, if connected. */
+    readonly cloudflarePagerDutyId: string | null;
   };
   /** Environment-wide targets, for assets the config does not list (drill fixtures). */
   readonly defaults: { readonly rpoMinutes: number; readonly rtoMinutes: number };
@@ -174,6 +178,8 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
       emails: cfg.alerts.emails,
       webhookFormat: cfg.alerts.webhookFormat,
       hasWebhook: cfg.alertWebhookUrl !== undefined,
+      cloudflareWebhook: cfg.alerts.cloudflareWebhook,
+      cloudflarePagerDutyId: cfg.alerts.cloudflarePagerDutyId ?? null,
     },
     defaults: { rpoMinutes: rpoDefault, rtoMinutes: rtoDefault },
     cronSchedule: groupByCron(assets),

@@ -17,7 +17,7 @@ export const ENVIRONMENTS = ["prod", "staging", "dev"] as const;
 export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
 export const R2_LOCATIONS = ["apac", "eeur", "enam", "weur", "wnam", "oc"] as const;
 export const R2_JURISDICTIONS = ["default", "eu", "fedramp"] as const;
-export const WEBHOOK_FORMATS = ["generic", "slack", "pagerduty"] as const;
+export const WEBHOOK_FORMATS = ["generic", "slack", "discord", "pagerduty"] as const;
 
 const assetName = z
   .string()
@@ -154,6 +154,14 @@ const configObject = z.strictObject({
       .strictObject({
         emails: describe(z.array(z.email({ error: "must be an email address" })).default([]), "Addresses subscribed to alerts."),
         webhookFormat: describe(z.enum(WEBHOOK_FORMATS).default("generic"), "Payload format of alertWebhookUrl."),
+        cloudflareWebhook: describe(
+          z.boolean().default(false),
+          "Also send Cloudflare incident notifications to alertWebhookUrl through a Cloudflare notification webhook. Needs a Pro-or-higher zone on the account (webhook destinations are not available on Free); not for pagerduty.",
+        ),
+        cloudflarePagerDutyId: describe(
+          z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex-character id of a PagerDuty destination connected in the Cloudflare dashboard" }).optional(),
+          "Cloudflare incident notifications to this PagerDuty destination (connect PagerDuty under Notifications > Destinations first; Cloudflare cannot post to a PagerDuty Events URL as a webhook).",
+        ),
       })
       .prefault({}),
     "Alert destinations (the webhook URL itself is the secret alertWebhookUrl).",
@@ -193,6 +201,17 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       input: cfg.neon.restoreWindowDays,
       message: `must be <= ${NEON_MAX_RESTORE_WINDOW_DAYS} (Neon's maximum restore window)`,
     });
+  }
+  if (cfg.alerts.cloudflareWebhook && cfg.alerts.webhookFormat === "pagerduty") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["alerts", "cloudflareWebhook"],
+      input: true,
+      message: "cannot be true with webhookFormat pagerduty: Cloudflare's test POST to a PagerDuty Events URL fails; use alerts.cloudflarePagerDutyId",
+    });
+  }
+  if (cfg.alerts.cloudflareWebhook && cfg.alertWebhookUrl === undefined) {
+    ctx.addIssue({ code: "custom", path: ["alerts", "cloudflareWebhook"], input: true, message: "needs the secret alertWebhookUrl (pulumi config set --secret alertWebhookUrl <url>)" });
   }
   const { daily, weekly, monthly } = cfg.retention;
   if (weekly * 7 < daily) {

@@ -58,6 +58,10 @@ describe("stack config validation", () => {
     ["bad lock mode", (r: any) => (r.vault.objectLockMode = "STRICT"), 'drposture:vault.objectLockMode: must be one of "COMPLIANCE", "GOVERNANCE", got "STRICT"'],
     ["bad email", (r: any) => (r.alerts.emails = ["oncall"]), 'drposture:alerts.emails[0]: must be an email address, got "oncall"'],
     ["http webhook", (r: any) => (r.alertWebhookUrl = "http://hooks.example.com/x"), "drposture:alertWebhookUrl: must be an https:// URL"],
+    // Cloudflare's test POST to a PagerDuty Events URL fails (issue #8); its PagerDuty destination is the way.
+    ["Cloudflare webhook for a PagerDuty URL", (r: any) => Object.assign(r, { alertWebhookUrl: "https://events.pagerduty.com/v2/enqueue?routing_key=k", alerts: { ...r.alerts, webhookFormat: "pagerduty", cloudflareWebhook: true } }), "drposture:alerts.cloudflareWebhook: cannot be true with webhookFormat pagerduty"],
+    ["Cloudflare webhook without a URL", (r: any) => (r.alerts.cloudflareWebhook = true), "drposture:alerts.cloudflareWebhook: needs the secret alertWebhookUrl"],
+    ["bad PagerDuty destination id", (r: any) => (r.alerts.cloudflarePagerDutyId = "pd-1"), "drposture:alerts.cloudflarePagerDutyId: must be the 32-hex-character id of a PagerDuty destination"],
     ["RTO over a week", (r: any) => (r.targets.rtoMinutes = 20000), "drposture:targets.rtoMinutes: must be <= 10080, got 20000"],
     ["RPO over a day", (r: any) => (r.assets.d1[0].rpoMinutes = 2880), "drposture:assets.d1[0].rpoMinutes: must be <= 1440, got 2880"],
   ])("%s", (_label, mutate, expected) => {

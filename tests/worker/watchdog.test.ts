@@ -100,6 +100,13 @@ describe("alert delivery", () => {
     expect(r?.body.blocks[0]).toEqual({ type: "header", text: { type: "plain_text", text: "backup-failed: d1/app-db" } });
   });
 
+  it("sends a Discord message: content only, mentions off", async () => {
+    const e = testEnv({ env: { ALERT_WEBHOOK_URL: `${receiver()}/discord` }, plan: { alerts: { ...env.BACKUP_PLAN.alerts, webhookFormat: "discord" } } });
+    await sendAlerts(e, [event]);
+    const [r] = await received();
+    expect(r?.body).toEqual({ content: expect.stringContaining("backup-failed d1/app-db: D1_ERROR: database is locked"), allowed_mentions: { parse: [] } });
+  });
+
   it("sends a PagerDuty Events v2 trigger with the routing key from the URL", async () => {
     const e = testEnv({ env: { ALERT_WEBHOOK_URL: `${receiver()}/v2/enqueue?routing_key=R0UT1NG` }, plan: { alerts: { ...env.BACKUP_PLAN.alerts, webhookFormat: "pagerduty" } } });
     await sendAlerts(e, [event]);
