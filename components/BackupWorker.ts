@@ -15,7 +15,8 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
-import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan } from "../lib/backup/plan";
+import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan, type PlanAsset } from "../lib/backup/plan";
+import { packAssets, PLAN_BINDING, planBindings, planPartName } from "../lib/backup/planBindings";
 import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
 import { bundleWorker } from "../lib/worker/bundle";
 
@@ -107,21 +108,22 @@ export class BackupWorker extends pulumi.ComponentResource {
     const queue = new cloudflare.Queue(`${name}-steps`, { accountId, queueName: pulumi.interpolate`${args.scriptName}-steps` }, parent);
 
     // --- the plan the Worker follows (no secrets in it) ---
+    const planAssets: PlanAsset[] = p.assets.map((a) => ({
+      kind: a.kind,
+      name: a.name,
+      sourceId: a.sourceId,
+      ...(a.kind === "neon" ? {} : { binding: sourceBindingName(a.kind, a.name) }),
+      rpoMinutes: a.rpoMinutes,
+      cron: a.backupCron,
+      priority: a.priority,
+    }));
     const plan: pulumi.Output<BackupPlan> = pulumi
       .all([args.r2Bucket.name, args.s3Bucket.name, args.s3Bucket.region, args.alertTopic.arn, args.alertTopic.region, args.neonApiUrl ?? ""])
       .apply(([r2Name, s3Name, s3Region, topicArn, topicRegion, neonApiUrl]): BackupPlan => ({
         version: PLAN_VERSION,
         stack: p.stack,
         environment: p.environment,
-        assets: p.assets.map((a) => ({
-          kind: a.kind,
-          name: a.name,
-          sourceId: a.sourceId,
-          ...(a.kind === "neon" ? {} : { binding: sourceBindingName(a.kind, a.name) }),
-          rpoMinutes: a.rpoMinutes,
-          cron: a.backupCron,
-          priority: a.priority,
-        })),
+        assets: planAssets,
         tiers: p.tiers,
         destinations: {
           r2: { bucketName: r2Name },
@@ -138,6 +140,8 @@ export class BackupWorker extends pulumi.ComponentResource {
         abandonAfterMinutes: ABANDON_AFTER_MINUTES,
       }));
 
+    // The assets depend on posture values only, so their parts are plain JSON known now.
+    const planParts = packAssets(planAssets);
     const secret = (bindingName: string, value: pulumi.Input<string>): cloudflare.types.input.WorkersScriptBinding => ({ type: "secret_text", name: bindingName, text: pulumi.secret(value) });
     type Binding = cloudflare.types.input.WorkersScriptBinding;
     const sources = p.assets.flatMap((a): Binding[] => {
@@ -166,7 +170,9 @@ export class BackupWorker extends pulumi.ComponentResource {
             jurisdiction: pulumi.output(args.r2Bucket.jurisdiction).apply((j) => (j === "default" ? undefined : j)),
           },
           { type: "queue", name: "BACKUP_QUEUE", queueName: queue.queueName },
-          { type: "json", name: "BACKUP_PLAN", json: pulumi.jsonStringify(plan) },
+          // The plan in bindings of at most 5 KB each (Cloudflare's limit per variable).
+          { type: "json", name: PLAN_BINDING, json: plan.apply((pl) => planBindings(pl)[PLAN_BINDING] as string) },
+          ...planParts.map((part, i): Binding => ({ type: "json", name: planPartName(i), json: JSON.stringify(part) })),
           { type: "plain_text", name: "WORKER_VERSION", text: bundle.version },
           secret("ENCRYPTION_KEY", dataKey.hex),
           secret("S3_WRITER_ACCESS_KEY_ID", args.s3Writer.accessKeyId),

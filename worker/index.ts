@@ -2,15 +2,21 @@
  * The backup Worker: Cloudflare calls `scheduled` for each cron trigger and `queue` for each
  * backup step. See handlers.ts.
  */
+import { assemblePlan } from "../lib/backup/planBindings";
 import { sendAlerts } from "./alerting";
 import type { Env, StepMessage } from "./env";
 import { runQueue, runScheduled } from "./handlers";
 
+/** The env with the whole plan: it is bound in parts to stay under Cloudflare's 5 KB per variable. */
+const withPlan = (env: Env): Env => ({ ...env, BACKUP_PLAN: assemblePlan(env) });
+
 export default {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
-    await sendAlerts(env, await runScheduled(env, controller.cron));
+    const e = withPlan(env);
+    await sendAlerts(e, await runScheduled(e, controller.cron));
   },
   async queue(batch: MessageBatch<StepMessage>, env: Env): Promise<void> {
-    await sendAlerts(env, await runQueue(env, batch));
+    const e = withPlan(env);
+    await sendAlerts(e, await runQueue(e, batch));
   },
 } satisfies ExportedHandler<Env, StepMessage>;

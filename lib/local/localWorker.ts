@@ -6,6 +6,7 @@
  * the backup bucket's R2 lock rules apply to its binding, and the Worker reaches the local
  * HTTPS endpoints through a network service that trusts the local world's CA.
  */
+import { planBindings } from "../backup/planBindings";
 import { Miniflare, type MiniflareOptions } from "miniflare";
 import { bundleModule, bundleWorker } from "../worker/bundle";
 import type { InvocationLimits, InvocationStats } from "./limits/invocationBudget";
@@ -192,7 +193,8 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
     queueProducers: { BACKUP_QUEUE: { queueName: LOCAL_QUEUE } },
     queueConsumers: { [LOCAL_QUEUE]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 2 } },
     bindings: {
-      BACKUP_PLAN: plan as unknown as Record<string, unknown>,
+      // Bound as production binds it: the plan in parts of at most 5 KB (planBindings throws past that).
+      ...Object.fromEntries(Object.entries(planBindings(plan)).map(([name, json]) => [name, JSON.parse(json) as unknown])),
       WORKER_VERSION: bundle.version,
       ENCRYPTION_KEY: o.keyHex,
       LOCAL_LIMITS: { limits: { ...workersPaidLimits(plan), ...(o.limits ?? {}) }, r2Locks: { BACKUP_R2: o.r2Locks ?? [] } },

@@ -30,20 +30,38 @@ export function bindingsOf(script: PolicyResource): Array<Record<string, any>> {
   return Array.isArray(b) ? (b as Array<Record<string, any>>) : [];
 }
 
+function jsonBinding(bindings: Array<Record<string, any>>, name: string): any {
+  const b = bindings.find((x) => x.name === name);
+  if (!b) return undefined;
+  const raw = b.json ?? b.text;
+  try {
+    return typeof raw === "string" ? JSON.parse(raw) : (raw ?? undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The plan: BACKUP_PLAN, whose assets are bound apart in BACKUP_PLAN_ASSETS_1..n when it
+ * says so (`assetParts`: Cloudflare allows 5 KB per variable). A part that is missing or
+ * unreadable makes the plan unreadable: nothing is assumed planned. */
+function planOf(bindings: Array<Record<string, any>>): BackupWorkerFacts["plan"] {
+  const head = jsonBinding(bindings, "BACKUP_PLAN");
+  if (!head || typeof head !== "object") return null;
+  if (head.assetParts === undefined) return head;
+  const assets: PlannedAsset[] = [];
+  for (let i = 1; i <= Number(head.assetParts); i++) {
+    const part = jsonBinding(bindings, `BACKUP_PLAN_ASSETS_${i}`);
+    if (!Array.isArray(part)) return null;
+    assets.push(...part);
+  }
+  return { ...head, assets };
+}
+
 export function backupWorkers(resources: readonly PolicyResource[]): BackupWorkerFacts[] {
   const triggers = ofType(resources, T.cronTrigger);
   return ofType(resources, T.workersScript).map((script) => {
     const bindings = bindingsOf(script);
-    const planBinding = bindings.find((b) => b.name === "BACKUP_PLAN");
-    let plan: BackupWorkerFacts["plan"] = null;
-    if (planBinding) {
-      const raw = planBinding.json ?? planBinding.text;
-      try {
-        plan = typeof raw === "string" ? JSON.parse(raw) : (raw ?? null);
-      } catch {
-        plan = null;
-      }
-    }
+    const plan = planOf(bindings);
     const own = triggers.filter(
       (t) => t.props.scriptName === script.props.scriptName || (t.propertyDependencies?.scriptName ?? []).includes(script),
     );

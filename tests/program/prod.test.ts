@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { bundleWorker } from "../../lib/worker/bundle";
+import { assemblePlan } from "../../lib/backup/planBindings";
 import { authorize } from "../../lib/local/objectStore/iamAuthorizer";
 import { importMasterKey } from "../../lib/format/keys";
 import { ofType, one, parseJsonInput, plaintextStrings, runStack, unwrapSecret, type LoadedProgram } from "../helpers/program";
@@ -244,7 +245,12 @@ describe("prod: BackupWorker", () => {
   });
 
   it("passes the plan derived from the posture: assets with their RPO crons, tiers, destinations", () => {
-    const plan = JSON.parse(binding("BACKUP_PLAN").json as string);
+    // Bound as the Worker reads it: the header and its asset parts, each within 5 KB.
+    const env = Object.fromEntries(bindings().filter((b) => b.type === "json").map((b) => [b.name, JSON.parse(b.json as string)]));
+    for (const b of bindings().filter((x) => x.type === "json" || x.type === "plain_text")) {
+      expect(Buffer.byteLength(String(b.json ?? b.text)), String(b.name)).toBeLessThanOrEqual(5 * 1024);
+    }
+    const plan = assemblePlan(env);
     expect(plan.assets.map((a: any) => [`${a.kind}/${a.name}`, a.rpoMinutes, a.cron, a.binding ?? null])).toEqual([
       ["d1/app-db", 60, "0 * * * *", "D1_APP_DB"],
       ["neon/app", 1440, "17 2 * * *", null],
