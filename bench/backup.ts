@@ -7,6 +7,7 @@
  *      against a bare Worker loop that only lists and reads the same keys.
  * Run: npm run bench:backup -- [--mib 256] [--keys 10000]
  */
+import { peakRssMiB, workerdPids } from "../lib/local/workerdMemory";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
@@ -26,27 +27,6 @@ const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const mibs = (bytes: number, ms: number) => bytes / 1048576 / (ms / 1000);
-
-function workerdPids(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const comm = /\(([^)]*)\)/.exec(stat)?.[1];
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (comm === "workerd" && ppid === process.pid) out.push(Number(d));
-    } catch {
-      /* process ended */
-    }
-  }
-  return out;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
 
 async function pipelineWorker(): Promise<Miniflare> {
   const mf = new Miniflare({
