@@ -1,7 +1,7 @@
 /**
  * NeonPitr: Neon's own recovery settings, applied through Neon's API v2.
  *  - the project's history_retention_seconds (the point-in-time restore window);
- *  - the branch's snapshot backup_schedule (daily/weekly/monthly, kept as long as the tiers).
+ *  - the branch's snapshot backup_schedule (daily/weekly/monthly counts, capped by the Neon plan).
  *
  * There is no Pulumi provider for these settings, so a @pulumi/command resource runs
  * components/neon/neonSettings.ts, which reads the current values, writes the declared

@@ -17,6 +17,7 @@ interface Opts extends StoreKeyOptions {
   jobs: string;
   project?: string;
   neonApiUrl: string;
+  neonWait: string;
   presentKeys?: string;
 }
 
@@ -54,7 +55,11 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
     if (!apiKey || !o.project) throw new CliError("restore neon needs --project and NEON_API_KEY", EXIT.usage);
     const t = new Date(o.from);
     if (Number.isNaN(t.getTime())) throw new CliError(`--from ${o.from}: a Neon restore needs a point in time (ISO 8601)`, EXIT.usage);
-    return { ...(await restoreNeonBranch({ apiKey, apiUrl: o.neonApiUrl, projectId: o.project, branchId: o.to, timestamp: t, validateOnly: !!o.validateOnly })) };
+    const { waitOptionsFromEnv } = require("../../lib/neon/operations") as typeof import("../../lib/neon/operations");
+    const timeoutMs = Number(o.neonWait) * 1000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CliError(`--neon-wait ${o.neonWait}: expected seconds (a positive number)`, EXIT.usage);
+    const wait = { ...waitOptionsFromEnv(process.env), timeoutMs };
+    return { ...(await restoreNeonBranch({ apiKey, apiUrl: o.neonApiUrl, projectId: o.project, branchId: o.to, timestamp: t, validateOnly: !!o.validateOnly, wait })) };
   }
   if (!o.asset) throw new CliError("--asset <name> is needed (the asset's name in the backups, e.g. app-db)", EXIT.usage);
   const { stores, master } = await storesAndKey(o, { asset: `${kind === "postgres" ? "neon" : kind}/${o.asset}`, from: o.from });
@@ -114,7 +119,8 @@ export function registerRestore(program: Command): void {
       .option("--jobs <n>", "parallel pg_restore jobs", "2")
       .option("--present-keys <file>", "kv into file:: the namespace's keys (`wrangler kv key list` output), so fail and skip see what exists")
       .option("--project <id>", "Neon project id (restore neon)")
-      .option("--neon-api-url <url>", "Neon API base URL", "https://console.neon.tech/api/v2"),
+      .option("--neon-api-url <url>", "Neon API base URL", "https://console.neon.tech/api/v2")
+      .option("--neon-wait <seconds>", "restore neon: how long to wait for Neon to finish the restore's operations", "600"),
     "where the backups are (the first one is used): s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory",
   ).action(async (kind: string, o: Opts) => {
     if (!["d1", "kv", "r2", "postgres", "neon"].includes(kind)) throw new CliError(`unknown kind "${kind}" (d1, kv, r2, postgres, neon)`, EXIT.usage);
@@ -129,7 +135,7 @@ export function registerRestore(program: Command): void {
     } catch (err) {
       bar.stop();
       const name = (err as Error).name;
-      if (["RestoreRefusedError", "ArtifactIntegrityError", "ManifestError", "StorageError"].includes(name)) throw new CliError((err as Error).message, EXIT.failed);
+      if (["RestoreRefusedError", "ArtifactIntegrityError", "ManifestError", "StorageError", "NeonOperationError"].includes(name)) throw new CliError((err as Error).message, EXIT.failed);
       throw err;
     }
   });

@@ -3,9 +3,13 @@
  *   apply    set history_retention_seconds and the branch backup_schedule, then read both back
  *   release  change nothing (see NeonPitr: deleting the DR stack must not shorten history)
  * Input comes from the environment (NEON_API_KEY, NEON_API_URL, NEON_PROJECT_ID,
- * NEON_BRANCH_ID, NEON_HISTORY_RETENTION_SECONDS, NEON_BACKUP_SCHEDULE). Prints one JSON line.
+ * NEON_BRANCH_ID, NEON_HISTORY_RETENTION_SECONDS, NEON_BACKUP_SCHEDULE; optionally
+ * NEON_OPERATION_POLL_MS, NEON_OPERATION_TIMEOUT_MS). Prints one JSON line.
+ * Each change waits for the operations Neon started for it: the next call would otherwise meet
+ * `423 Locked` (see lib/neon/operations.ts).
  */
-import { createApiClient, type BackupScheduleItem } from "@neondatabase/api-client";
+import { createApiClient, type BackupScheduleItem, type Operation } from "@neondatabase/api-client";
+import { waitForOperations, waitOptionsFromEnv } from "../../lib/neon/operations";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -28,11 +32,16 @@ export async function applyNeonSettings(): Promise<AppliedNeonSettings> {
   const wanted = Number(env("NEON_HISTORY_RETENTION_SECONDS"));
   const schedule = JSON.parse(env("NEON_BACKUP_SCHEDULE")) as BackupScheduleItem[];
 
+  const wait = waitOptionsFromEnv(process.env);
+
   const before = (await api.getProject(projectId)).data.project;
   if (before.history_retention_seconds !== wanted) {
-    await api.updateProject(projectId, { project: { history_retention_seconds: wanted } });
+    const patched = await api.updateProject(projectId, { project: { history_retention_seconds: wanted } });
+    await waitForOperations(api, projectId, patched.data.operations, { ...wait, what: "history_retention_seconds update" });
   }
-  await api.setSnapshotSchedule(projectId, branchId, { schedule });
+  // The schedule endpoint documents an empty 200; wait anyway if Neon ever returns operations.
+  const put = await api.setSnapshotSchedule(projectId, branchId, { schedule });
+  await waitForOperations(api, projectId, (put.data as { operations?: Operation[] } | undefined)?.operations, { ...wait, what: "backup_schedule update" });
 
   // Read back: a plan limit can make Neon keep a different value than the one asked for.
   const after = (await api.getProject(projectId)).data.project;

@@ -3,7 +3,17 @@
  * that dr-posture calls (https://api-docs.neon.tech/reference/), so the code that talks to
  * Neon can run against something here. It keeps state in memory, enforces the documented
  * limits we depend on (restore window at most 30 days, snapshot schedule shape, bearer auth)
- * and records every request so tests can see exactly what was sent.
+ * and records every request so tests can see exactly what was sent. At least as strict as
+ * Neon where it matters to us:
+ *  - mutating calls start operations that stay `running` for a configurable number of polls or
+ *    milliseconds; while one runs, another mutating call on the project gets `423 Locked`
+ *    (https://neon.com/docs/reference/api/operations.md: "Neon limits overlapping operations per
+ *    project. Requests that conflict with a running operation return `423 Locked`");
+ *  - snapshots are capped per plan (https://neon.com/docs/guides/backup-restore: "Snapshot
+ *    limits: 1 on the Free plan and 10 on paid plans. Automated backup schedules are available
+ *    on paid plans except for the Agent plan"): a backup_schedule whose retention lets more
+ *    snapshots live at once than the plan keeps is refused. Neon does not document the status
+ *    of that refusal; the stand-in answers 400 with Neon's error body ({code, message, request_id}).
  *
  *   GET/PATCH /projects/{project_id}
  *   GET/PUT   /projects/{project_id}/branches/{branch_id}/backup_schedule
@@ -12,8 +22,9 @@
  *   GET       /projects/{project_id}/branches
  *   GET       /projects/{project_id}/branches/{branch_id}
  *   POST      /projects/{project_id}/branches/{branch_id}/restore
+ *   GET       /projects/{project_id}/operations/{operation_id}
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -43,14 +54,46 @@ interface StandinSnapshot {
   expires_at?: string;
 }
 
+export type StandinPlan = "free" | "launch" | "scale" | "business" | "enterprise" | "agent";
+
+/** How long the operations that mutating calls start keep running. An operation finishes once
+ * it has been polled `runningPolls` times AND `runningMs` have passed; then it ends `endStatus`. */
+export interface StandinOperationBehaviour {
+  /** GETs of the operation that still answer `running` (Infinity: it never finishes). */
+  runningPolls: number;
+  runningMs: number;
+  endStatus: "finished" | "failed" | "cancelled";
+}
+
+interface StandinOperation {
+  id: string;
+  project_id: string;
+  branch_id: string;
+  action: string;
+  created_at: string;
+  /** GETs that answered `running`. */
+  polls: number;
+  startedMs: number;
+  behaviour: StandinOperationBehaviour;
+}
+
 export interface NeonStandinState {
   apiKey: string;
   projectId: string;
   historyRetentionSeconds: number;
+  plan: StandinPlan;
+  /** Applies to operations started from now on; tests may change it between calls. */
+  operationBehaviour: StandinOperationBehaviour;
   branches: StandinBranch[];
   schedules: Record<string, unknown[]>;
   snapshots: StandinSnapshot[];
+  operations: StandinOperation[];
   requests: StandinRequest[];
+}
+
+export interface NeonStandinOptions extends Partial<Pick<NeonStandinState, "apiKey" | "projectId" | "historyRetentionSeconds" | "plan">> {
+  branchId?: string;
+  operations?: Partial<StandinOperationBehaviour>;
 }
 
 export interface NeonStandin {
@@ -78,32 +121,92 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-const FREQUENCIES = new Set(["hourly", "daily", "weekly", "monthly", "yearly"]);
+/** Frequencies the PUT backup_schedule reference lists ("Must be one of the following values:
+ * daily, weekly, monthly"), each with the shortest gap between two of its snapshots: a
+ * retention of N gaps can keep N snapshots alive at once (months: February's 28 days).
+ * https://neon.com/docs/reference/api/snapshots/set-snapshot-schedule.md */
+const SNAPSHOT_GAP_SECONDS: Record<string, number> = { daily: 86_400, weekly: 7 * 86_400, monthly: 28 * 86_400 };
+/** Snapshots kept per plan, and the plans with no automated schedule (see the header). */
+const SNAPSHOT_LIMIT: Record<StandinPlan, number> = { free: 1, launch: 10, scale: 10, business: 10, enterprise: 10, agent: 10 };
+const NO_SCHEDULE: ReadonlySet<StandinPlan> = new Set(["free", "agent"]);
 
-function validateSchedule(body: unknown): unknown[] {
+function validateSchedule(body: unknown, plan: StandinPlan): unknown[] {
   const schedule = (body as { schedule?: unknown })?.schedule;
   if (!Array.isArray(schedule)) throw new HttpError(400, "schedule must be an array");
+  if (schedule.length > 0 && NO_SCHEDULE.has(plan)) throw new HttpError(400, `automated backup schedules are not available on the ${plan} plan`);
+  let alive = 0;
   for (const item of schedule as Array<Record<string, unknown>>) {
-    if (!FREQUENCIES.has(String(item.frequency))) throw new HttpError(400, `invalid frequency ${String(item.frequency)}`);
+    const gap = SNAPSHOT_GAP_SECONDS[String(item.frequency)];
+    if (!gap) throw new HttpError(400, `invalid frequency ${String(item.frequency)}`);
     if (item.hour !== undefined && (Number(item.hour) < 0 || Number(item.hour) > 23)) throw new HttpError(400, "hour must be 0-23");
-    if (item.retention_seconds !== undefined && Number(item.retention_seconds) < 3600)
-      throw new HttpError(400, "retention_seconds must be >= 3600");
+    // Without retention_seconds "the snapshot is kept indefinitely": no cap could hold it.
+    if (item.retention_seconds === undefined) throw new HttpError(400, `${String(item.frequency)} snapshots without retention_seconds are kept indefinitely, over the ${plan} plan's limit of ${SNAPSHOT_LIMIT[plan]}`);
+    if (Number(item.retention_seconds) < 3600) throw new HttpError(400, "retention_seconds must be >= 3600");
+    alive += Math.ceil(Number(item.retention_seconds) / gap);
+  }
+  if (alive > SNAPSHOT_LIMIT[plan]) {
+    throw new HttpError(400, `backup schedule keeps up to ${alive} snapshots, over the ${plan} plan's limit of ${SNAPSHOT_LIMIT[plan]}`);
   }
   return schedule;
 }
 
-export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "apiKey" | "projectId" | "historyRetentionSeconds">> & { branchId?: string } = {}): Promise<NeonStandin> {
+/** The stand-in's operations: started by mutating calls, polled, and locking the project. */
+function operationsOf(state: NeonStandinState) {
+  const statusOf = (op: StandinOperation): string =>
+    op.polls < op.behaviour.runningPolls || Date.now() - op.startedMs < op.behaviour.runningMs ? "running" : op.behaviour.endStatus;
+  const view = (op: StandinOperation) => {
+    const status = statusOf(op);
+    return {
+      id: op.id,
+      project_id: op.project_id,
+      branch_id: op.branch_id,
+      action: op.action,
+      status,
+      failures_count: status === "failed" ? 1 : 0,
+      ...(status === "failed" ? { error: "stand-in: operation failed as configured" } : {}),
+      created_at: op.created_at,
+      updated_at: new Date().toISOString(),
+      total_duration_ms: Date.now() - op.startedMs,
+    };
+  };
+  return {
+    start(action: string, branchId: string) {
+      const op: StandinOperation = { id: randomUUID(), project_id: state.projectId, branch_id: branchId, action, created_at: new Date().toISOString(), polls: 0, startedMs: Date.now(), behaviour: { ...state.operationBehaviour } };
+      state.operations.push(op);
+      // As Neon does, the response reports the operation before it ran.
+      return { ...view(op), status: "running" };
+    },
+    poll(id: string) {
+      const op = state.operations.find((x) => x.id === id);
+      if (!op) throw new HttpError(404, `operation ${id} not found`);
+      const seen = view(op);
+      if (seen.status === "running") op.polls += 1;
+      return seen;
+    },
+    /** A mutating call while an operation runs is refused, as Neon refuses it. */
+    assertUnlocked() {
+      const running = state.operations.find((op) => statusOf(op) === "running");
+      if (running) throw new HttpError(423, `project ${state.projectId} is locked by operation ${running.id} (${running.action}), still running; retry when it finishes`);
+    },
+  };
+}
+
+export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<NeonStandin> {
   const branchId = init.branchId ?? "br-main-standin";
   const state: NeonStandinState = {
     apiKey: init.apiKey ?? "standin-key",
     projectId: init.projectId ?? "standin-project-000001",
     historyRetentionSeconds: init.historyRetentionSeconds ?? 86_400,
+    plan: init.plan ?? "launch",
+    operationBehaviour: { runningPolls: 0, runningMs: 0, endStatus: "finished", ...init.operations },
     // A long-lived main branch, older than any restore window.
     branches: [{ id: branchId, name: "main", created_at: new Date(Date.now() - 60 * 86_400_000).toISOString() }],
     schedules: {},
     snapshots: [],
+    operations: [],
     requests: [],
   };
+  const ops = operationsOf(state);
 
   const project = () => ({
     id: state.projectId,
@@ -120,7 +223,72 @@ export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "api
     if (!b) throw new HttpError(404, `branch ${bid} not found`);
     return b;
   };
-  const operation = (action: string, bid: string) => ({ id: id("op"), project_id: state.projectId, branch_id: bid, action, status: "finished" });
+  function patchProject(body: unknown): [number, unknown] {
+    ops.assertUnlocked();
+    const seconds = (body as { project?: { history_retention_seconds?: number } })?.project?.history_retention_seconds;
+    if (seconds === undefined || seconds === state.historyRetentionSeconds) return [200, { project: project(), operations: [] }];
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > NEON_MAX_HISTORY_RETENTION_SECONDS)
+      throw new HttpError(400, `history_retention_seconds must be between 0 and ${NEON_MAX_HISTORY_RETENTION_SECONDS}`);
+    state.historyRetentionSeconds = seconds;
+    // https://neon.com/docs/manage/operations: "updating the history retention period for a project initiates this operation."
+    const main = state.branches[0] as StandinBranch;
+    return [200, { project: project(), operations: [ops.start("apply_storage_config", main.id)] }];
+  }
+
+  function takeSnapshot(bid: string, q: URLSearchParams): [number, unknown] {
+    ops.assertUnlocked();
+    if (state.snapshots.length >= SNAPSHOT_LIMIT[state.plan]) {
+      throw new HttpError(400, `the ${state.plan} plan keeps at most ${SNAPSHOT_LIMIT[state.plan]} snapshots; delete one first`);
+    }
+    const now = new Date().toISOString();
+    const snap: StandinSnapshot = {
+      id: id("snap"),
+      name: q.get("name") ?? `snapshot-${now}`,
+      source_branch_id: bid,
+      created_at: now,
+      timestamp: q.get("timestamp") ?? now,
+      manual: true,
+      ...(q.get("expires_at") ? { expires_at: q.get("expires_at") as string } : {}),
+    };
+    state.snapshots.push(snap);
+    return [201, { snapshot: snap, operations: [ops.start("create_snapshot", bid)] }];
+  }
+
+  function restoreBranch(bid: string, body: unknown): [number, unknown] {
+    ops.assertUnlocked();
+    const r = body as { source_branch_id?: string; source_timestamp?: string; preserve_under_name?: string };
+    if (!r?.source_branch_id) throw new HttpError(400, "source_branch_id is required");
+    if (r.source_timestamp) {
+      const t = Date.parse(r.source_timestamp);
+      if (Number.isNaN(t)) throw new HttpError(400, "source_timestamp must be RFC 3339");
+      if (t < Date.now() - state.historyRetentionSeconds * 1000) throw new HttpError(400, "source_timestamp is outside the restore window");
+      if (t > Date.now()) throw new HttpError(400, "source_timestamp is in the future");
+    }
+    const target = branch(bid);
+    const started = [];
+    if (r.preserve_under_name) {
+      const preserved = { id: id("br"), name: r.preserve_under_name, created_at: target.created_at };
+      state.branches.push(preserved);
+      started.push(ops.start("create_branch", preserved.id));
+    }
+    target.restored_from = { source_branch_id: r.source_branch_id, ...(r.source_timestamp ? { source_timestamp: r.source_timestamp } : {}) };
+    // Which actions Neon runs for a restore is not documented; one per branch touched.
+    started.push(ops.start("create_timeline", bid));
+    return [200, { branch: target, operations: started }];
+  }
+
+  function branchRoute(bid: string, what: string, m: string | undefined, url: URL, body: unknown): [number, unknown] | undefined {
+    branch(bid);
+    if (what === "backup_schedule" && m === "GET") return [200, { schedule: state.schedules[bid] ?? [] }];
+    if (what === "backup_schedule" && m === "PUT") {
+      ops.assertUnlocked();
+      state.schedules[bid] = validateSchedule(body, state.plan);
+      return [200, {}];
+    }
+    if (what === "snapshot" && m === "POST") return takeSnapshot(bid, url.searchParams);
+    if (what === "restore" && m === "POST") return restoreBranch(bid, body);
+    return undefined;
+  }
 
   async function route(req: IncomingMessage): Promise<[number, unknown]> {
     if (req.headers.authorization !== `Bearer ${state.apiKey}`) throw new HttpError(401, "authentication required");
@@ -133,61 +301,16 @@ export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "api
     const m = req.method;
 
     if (rest === "" && m === "GET") return [200, { project: project() }];
-    if (rest === "" && m === "PATCH") {
-      const seconds = (body as { project?: { history_retention_seconds?: number } })?.project?.history_retention_seconds;
-      if (seconds !== undefined) {
-        if (!Number.isInteger(seconds) || seconds < 0 || seconds > NEON_MAX_HISTORY_RETENTION_SECONDS)
-          throw new HttpError(400, `history_retention_seconds must be between 0 and ${NEON_MAX_HISTORY_RETENTION_SECONDS}`);
-        state.historyRetentionSeconds = seconds;
-      }
-      return [200, { project: project(), operations: [] }];
-    }
+    if (rest === "" && m === "PATCH") return patchProject(body);
     if (rest === "snapshots" && m === "GET") return [200, { snapshots: state.snapshots }];
     if (rest === "branches" && m === "GET") return [200, { branches: state.branches }];
+    const op = /^operations\/([^/]+)$/.exec(rest);
+    if (op && m === "GET") return [200, { operation: ops.poll(op[1] as string) }];
     const one = /^branches\/([^/]+)$/.exec(rest);
     if (one && m === "GET") return [200, { branch: branch(one[1] as string) }];
-
     const b = /^branches\/([^/]+)\/(backup_schedule|snapshot|restore)$/.exec(rest);
-    if (b) {
-      const [, bid, what] = b as unknown as [string, string, string];
-      branch(bid);
-      if (what === "backup_schedule" && m === "GET") return [200, { schedule: state.schedules[bid] ?? [] }];
-      if (what === "backup_schedule" && m === "PUT") {
-        state.schedules[bid] = validateSchedule(body);
-        return [200, {}];
-      }
-      if (what === "snapshot" && m === "POST") {
-        const now = new Date().toISOString();
-        const q = url.searchParams;
-        const snap: StandinSnapshot = {
-          id: id("snap"),
-          name: q.get("name") ?? `snapshot-${now}`,
-          source_branch_id: bid,
-          created_at: now,
-          timestamp: q.get("timestamp") ?? now,
-          manual: true,
-          ...(q.get("expires_at") ? { expires_at: q.get("expires_at") as string } : {}),
-        };
-        state.snapshots.push(snap);
-        return [201, { snapshot: snap, operations: [operation("create_snapshot", bid)] }];
-      }
-      if (what === "restore" && m === "POST") {
-        const r = body as { source_branch_id?: string; source_timestamp?: string; preserve_under_name?: string };
-        if (!r?.source_branch_id) throw new HttpError(400, "source_branch_id is required");
-        if (r.source_timestamp) {
-          const t = Date.parse(r.source_timestamp);
-          if (Number.isNaN(t)) throw new HttpError(400, "source_timestamp must be RFC 3339");
-          if (t < Date.now() - state.historyRetentionSeconds * 1000) throw new HttpError(400, "source_timestamp is outside the restore window");
-          if (t > Date.now()) throw new HttpError(400, "source_timestamp is in the future");
-        }
-        const target = branch(bid);
-        if (r.preserve_under_name) {
-          state.branches.push({ id: id("br"), name: r.preserve_under_name, created_at: target.created_at });
-        }
-        target.restored_from = { source_branch_id: r.source_branch_id, ...(r.source_timestamp ? { source_timestamp: r.source_timestamp } : {}) };
-        return [200, { branch: target, operations: [operation("restore_branch", bid)] }];
-      }
-    }
+    const answer = b && branchRoute(b[1] as string, b[2] as string, m, url, body);
+    if (answer) return answer;
     throw new HttpError(404, `no route ${m} ${url.pathname}`);
   }
 
@@ -200,7 +323,8 @@ export async function startNeonStandin(init: Partial<Pick<NeonStandinState, "api
       .catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify({ code: String(status), message: (err as Error).message }));
+        // Neon's GeneralError body: code, message, request_id.
+        res.end(JSON.stringify({ code: String(status), message: (err as Error).message, request_id: randomUUID() }));
       });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -5,7 +5,7 @@
  */
 import { formatIssues, PostureConfigError } from "./errors";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
-import { configSchema, type PostureConfig } from "./schema";
+import { configSchema, type NeonPlan, type PostureConfig } from "./schema";
 
 export type AssetKind = "d1" | "kv" | "r2" | "neon";
 export type Tier = "daily" | "weekly" | "monthly";
@@ -14,6 +14,10 @@ export const TIERS: readonly Tier[] = ["daily", "weekly", "monthly"];
 /** Days a backup in each tier is kept: the lifecycle expiry and the lock period. Months count
  * as 31 days so that N monthly backups are always retained. */
 export const DAYS_PER_TIER_UNIT: Record<Tier, number> = { daily: 1, weekly: 7, monthly: 31 };
+/** Shortest gap between two snapshots of a frequency. Neon caps how many snapshots exist at
+ * once, so N snapshots are kept for N such gaps: never N + 1 alive together. A monthly gap can
+ * be 28 days (February). */
+export const NEON_SNAPSHOT_GAP_SECONDS: Record<Tier, number> = { daily: 86_400, weekly: 7 * 86_400, monthly: 28 * 86_400 };
 /** Incomplete multipart uploads (a crashed large upload) are aborted after this many days. */
 export const ABORT_INCOMPLETE_UPLOAD_DAYS = 1;
 /** Superseded S3 object versions are removed this long after they stop being current;
@@ -55,7 +59,9 @@ export interface NeonPosture {
   readonly databaseName: string;
   readonly restoreWindowDays: number;
   readonly historyRetentionSeconds: number;
-  /** Neon API v2 backup_schedule items for the branch. */
+  readonly plan: NeonPlan;
+  /** Neon API v2 backup_schedule items for the branch: one per frequency that keeps snapshots,
+   * retention_seconds from the snapshot count (not the tier days; Neon caps the count). */
   readonly snapshotSchedule: ReadonlyArray<{
     frequency: "daily" | "weekly" | "monthly";
     hour: number;
@@ -144,7 +150,6 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     prefix: `${tier}/`,
     retentionDays: cfg.retention[tier] * DAYS_PER_TIER_UNIT[tier],
   }));
-  const days = Object.fromEntries(tiers.map((t) => [t.tier, t.retentionDays])) as Record<Tier, number>;
 
   const neon: NeonPosture | undefined = cfg.neon && {
     projectId: cfg.neon.projectId,
@@ -152,11 +157,8 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     databaseName: cfg.neon.databaseName,
     restoreWindowDays: cfg.neon.restoreWindowDays,
     historyRetentionSeconds: cfg.neon.restoreWindowDays * 86_400,
-    snapshotSchedule: [
-      { frequency: "daily", hour: cfg.neon.snapshotHourUtc, retention_seconds: days.daily * 86_400 },
-      { frequency: "weekly", day: 1, hour: cfg.neon.snapshotHourUtc, retention_seconds: days.weekly * 86_400 },
-      { frequency: "monthly", day: 1, hour: cfg.neon.snapshotHourUtc, retention_seconds: days.monthly * 86_400 },
-    ],
+    plan: cfg.neon.plan,
+    snapshotSchedule: neonSnapshotSchedule(cfg.neon),
   };
 
   return {
@@ -185,6 +187,16 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
   };
+}
+
+function neonSnapshotSchedule(neon: NonNullable<PostureConfig["neon"]>): NeonPosture["snapshotSchedule"] {
+  const hour = neon.snapshotHourUtc;
+  return TIERS.filter((tier) => neon.snapshots[tier] > 0).map((tier) => ({
+    frequency: tier,
+    ...(tier === "daily" ? {} : { day: 1 }),
+    hour,
+    retention_seconds: neon.snapshots[tier] * NEON_SNAPSHOT_GAP_SECONDS[tier],
+  }));
 }
 
 export function tierDays(posture: Posture, tier: Tier): number {

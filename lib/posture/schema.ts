@@ -12,6 +12,16 @@ export const MIN_RPO_MINUTES = 5;
 export const MAX_RPO_MINUTES = 1440;
 /** Neon's documented maximum history retention (restore window). */
 export const NEON_MAX_RESTORE_WINDOW_DAYS = 30;
+/** Neon plans, as Neon's docs name them. */
+export const NEON_PLANS = ["free", "launch", "scale", "business", "enterprise", "agent"] as const;
+export type NeonPlan = (typeof NEON_PLANS)[number];
+/** Scheduled snapshots Neon keeps on a branch, per plan. https://neon.com/docs/guides/backup-restore:
+ * "Snapshot limits: 1 on the Free plan and 10 on paid plans. Automated backup schedules are
+ * available on paid plans except for the Agent plan." Free and Agent get no schedule at all. */
+export const NEON_SCHEDULED_SNAPSHOT_CAP: Record<NeonPlan, number> = { free: 0, launch: 10, scale: 10, business: 10, enterprise: 10, agent: 0 };
+/** Default snapshot counts: 10, the paid-plan cap. A week of dailies gives instant restore points
+ * for every recent day; three weeklies reach back three weeks. Older history is the pg_dump's. */
+export const DEFAULT_NEON_SNAPSHOTS = { daily: 7, weekly: 3, monthly: 0 } as const;
 
 export const ENVIRONMENTS = ["prod", "staging", "dev"] as const;
 export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
@@ -122,6 +132,20 @@ const configObject = z.strictObject({
           `Point-in-time restore window (history retention), days; at most ${NEON_MAX_RESTORE_WINDOW_DAYS}.`,
         ),
         snapshotHourUtc: describe(z.number().int().min(0).max(23).default(3), "Hour (UTC) of Neon's scheduled snapshots."),
+        plan: describe(
+          z.enum(NEON_PLANS).default("launch"),
+          "Neon plan of the project; caps the snapshots Neon keeps (10 on paid plans, no schedule on free and agent).",
+        ),
+        snapshots: describe(
+          z
+            .strictObject({
+              daily: describe(z.number().int().min(0).default(DEFAULT_NEON_SNAPSHOTS.daily), "Daily snapshots Neon keeps."),
+              weekly: describe(z.number().int().min(0).default(DEFAULT_NEON_SNAPSHOTS.weekly), "Weekly snapshots Neon keeps (Mondays)."),
+              monthly: describe(z.number().int().min(0).default(DEFAULT_NEON_SNAPSHOTS.monthly), "Monthly snapshots Neon keeps (1st of the month)."),
+            })
+            .prefault({}),
+          "Snapshots Neon keeps on the branch, per frequency; the total is capped by neon.plan. Long-term retention is the pg_dump backup's tiers (retention.*), not Neon's.",
+        ),
         rpoMinutes: describe(rpoMinutes.default(MAX_RPO_MINUTES), "RPO of the independent pg_dump backup outside Neon, minutes."),
         rtoMinutes: describe(rtoMinutes.optional(), "Override of targets.rtoMinutes."),
         priority: describe(z.number().int().min(1).max(100).default(1), "Restore order in a disaster (1 first)."),
@@ -194,14 +218,7 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       message: `must differ from primaryRegion (${cfg.primaryRegion}): a regional outage must not take the copy with it`,
     });
   }
-  if (cfg.neon && cfg.neon.restoreWindowDays > NEON_MAX_RESTORE_WINDOW_DAYS) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["neon", "restoreWindowDays"],
-      input: cfg.neon.restoreWindowDays,
-      message: `must be <= ${NEON_MAX_RESTORE_WINDOW_DAYS} (Neon's maximum restore window)`,
-    });
-  }
+  if (cfg.neon) neonRules(cfg.neon, ctx);
   if (cfg.alerts.cloudflareWebhook && cfg.alerts.webhookFormat === "pagerduty") {
     ctx.addIssue({
       code: "custom",
@@ -252,6 +269,32 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       path: ["assets"],
       input: cfg.assets,
       message: "must list at least one D1 database, KV namespace or R2 bucket, or configure neon",
+    });
+  }
+}
+
+/** Limits Neon itself enforces, caught at preview instead of at `pulumi up`. */
+function neonRules(neon: NonNullable<z.output<typeof configObject>["neon"]>, ctx: z.RefinementCtx): void {
+  if (neon.restoreWindowDays > NEON_MAX_RESTORE_WINDOW_DAYS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["neon", "restoreWindowDays"],
+      input: neon.restoreWindowDays,
+      message: `must be <= ${NEON_MAX_RESTORE_WINDOW_DAYS} (Neon's maximum restore window)`,
+    });
+  }
+  const { daily, weekly, monthly } = neon.snapshots;
+  const total = daily + weekly + monthly;
+  const cap = NEON_SCHEDULED_SNAPSHOT_CAP[neon.plan];
+  if (total > cap) {
+    const why = cap === 0 ? `Neon's ${neon.plan} plan has no automated backup schedule` : `Neon's ${neon.plan} plan keeps at most ${cap} snapshots`;
+    ctx.addIssue({
+      code: "custom",
+      path: ["neon", "snapshots"],
+      input: neon.snapshots,
+      message:
+        `must total at most ${cap} (daily ${daily} + weekly ${weekly} + monthly ${monthly} = ${total}): ${why} ` +
+        "(https://neon.com/docs/guides/backup-restore); keep longer history in the pg_dump tiers (retention.*)",
     });
   }
 }

@@ -2,9 +2,11 @@
  * Neon point-in-time restore through Neon's API v2: the branch is restored to its own state at
  * a timestamp inside the restore window, and its current state is preserved as a new branch
  * (so the restore can be undone). `--validate-only` checks the window and the branch and
- * changes nothing.
+ * changes nothing. The restore is reported only once Neon's operations for it have finished:
+ * until then the branch's point in time "isn't finalized" (Neon API v2 spec, Branch.parent_lsn).
  */
 import { createApiClient } from "@neondatabase/api-client";
+import { waitForOperations, type WaitOptions } from "../neon/operations";
 import { RestoreRefusedError } from "./modes";
 
 export interface NeonRestoreOptions {
@@ -17,6 +19,8 @@ export interface NeonRestoreOptions {
   readonly validateOnly: boolean;
   /** Name under which the current branch state is kept. */
   readonly preserveUnderName?: string;
+  /** How long and how often to poll the restore's operations (default 10 min, every 2 s). */
+  readonly wait?: Pick<WaitOptions, "timeoutMs" | "pollIntervalMs">;
 }
 
 export interface NeonRestoreResult {
@@ -24,6 +28,8 @@ export interface NeonRestoreResult {
   readonly preservedAs: string | null;
   readonly windowDays: number;
   readonly validateOnly: boolean;
+  /** Ids of the Neon operations the restore ran, all finished. */
+  readonly operations: readonly string[];
 }
 
 export async function restoreNeonBranch(o: NeonRestoreOptions): Promise<NeonRestoreResult> {
@@ -46,12 +52,15 @@ export async function restoreNeonBranch(o: NeonRestoreOptions): Promise<NeonRest
   }
   if (o.timestamp.getTime() > Date.now()) throw new RestoreRefusedError(`${o.timestamp.toISOString()} is in the future`);
   const preserve = o.preserveUnderName ?? `pre-restore-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  let operations: string[] = [];
   if (!o.validateOnly) {
-    await api.restoreProjectBranch(o.projectId, o.branchId, {
+    const started = await api.restoreProjectBranch(o.projectId, o.branchId, {
       source_branch_id: o.branchId,
       source_timestamp: o.timestamp.toISOString(),
       preserve_under_name: preserve,
     });
+    const finished = await waitForOperations(api, o.projectId, started.data.operations, { ...o.wait, what: `restore of ${o.branchId} to ${o.timestamp.toISOString()}` });
+    operations = finished.map((op) => op.id);
   }
-  return { restoredTo: o.timestamp.toISOString(), preservedAs: o.validateOnly ? null : preserve, windowDays, validateOnly: o.validateOnly };
+  return { restoredTo: o.timestamp.toISOString(), preservedAs: o.validateOnly ? null : preserve, windowDays, validateOnly: o.validateOnly, operations };
 }

@@ -68,13 +68,27 @@ describe("prod posture", () => {
     ]);
   });
 
-  it("derives Neon's window and snapshot schedule", () => {
+  it("derives Neon's window and snapshot schedule from the snapshot counts, not the tier days", () => {
     expect(p.neon?.historyRetentionSeconds).toBe(14 * 86_400);
-    expect(p.neon?.snapshotSchedule.map((s) => [s.frequency, s.retention_seconds / 86_400])).toEqual([
-      ["daily", 35],
-      ["weekly", 84],
-      ["monthly", 372],
+    expect(p.neon?.snapshotSchedule).toEqual([
+      { frequency: "daily", hour: 3, retention_seconds: 7 * 86_400 },
+      { frequency: "weekly", day: 1, hour: 3, retention_seconds: 21 * 86_400 },
     ]);
+  });
+
+  // https://neon.com/docs/guides/backup-restore: "Snapshot limits: 1 on the Free plan and 10 on paid plans."
+  it.each(["prod", "staging"])("%s: Neon's schedule keeps at most 10 snapshots alive at once", (stack) => {
+    const neon = parsePosture(stackRaw(stack), stack).neon!;
+    const gap = { daily: 86_400, weekly: 7 * 86_400, monthly: 28 * 86_400 };
+    const kept = neon.snapshotSchedule.reduce((n, s) => n + Math.ceil(s.retention_seconds / gap[s.frequency]), 0);
+    expect(kept).toBeLessThanOrEqual(10);
+    expect(kept).toBeGreaterThan(0);
+  });
+
+  it("a monthly snapshot count keeps N months of the shortest month (never N + 1 alive)", () => {
+    const raw = stackRaw("prod") as any;
+    raw.neon.snapshots = { daily: 5, weekly: 3, monthly: 2 };
+    expect(parsePosture(raw, "prod").neon?.snapshotSchedule.at(-1)).toEqual({ frequency: "monthly", day: 1, hour: 3, retention_seconds: 2 * 28 * 86_400 });
   });
 
   it("uses the minimal cron set", () => {

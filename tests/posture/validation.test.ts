@@ -82,6 +82,31 @@ describe("stack config validation", () => {
       ]);
     });
 
+    // https://neon.com/docs/guides/backup-restore: "Snapshot limits: 1 on the Free plan and 10 on paid plans.
+    // Automated backup schedules are available on paid plans except for the Agent plan."
+    it("Neon snapshots over the plan's cap of 10", () => {
+      expect(problems((r) => (r.neon.snapshots = { daily: 30, weekly: 12, monthly: 12 }))).toEqual([
+        "drposture:neon.snapshots: must total at most 10 (daily 30 + weekly 12 + monthly 12 = 54): Neon's launch plan keeps at most 10 snapshots " +
+          '(https://neon.com/docs/guides/backup-restore); keep longer history in the pg_dump tiers (retention.*), got {"daily":30,"weekly":12,"monthly":12}',
+      ]);
+      expect(problems((r) => (r.neon = { ...r.neon, plan: "scale", snapshots: { daily: 8, weekly: 3 } }))[0]).toMatch(
+        /^drposture:neon\.snapshots: must total at most 10 \(daily 8 \+ weekly 3 \+ monthly 0 = 11\): Neon's scale plan/,
+      );
+    });
+
+    it("any Neon snapshot schedule on a plan without one (free)", () => {
+      expect(problems((r) => (r.neon.plan = "free"))[0]).toMatch(
+        /^drposture:neon\.snapshots: must total at most 0 \(daily 7 \+ weekly 3 \+ monthly 0 = 10\): Neon's free plan has no automated backup schedule/,
+      );
+      const free = parsePosture({ ...validRaw(), neon: { ...validRaw().neon, plan: "free", snapshots: { daily: 0, weekly: 0 } } }, "test");
+      expect(free.neon?.snapshotSchedule).toEqual([]);
+    });
+
+    it("an unknown Neon plan and a negative snapshot count", () => {
+      expect(problems((r) => (r.neon.plan = "pro"))[0]).toMatch(/^drposture:neon\.plan: must be one of "free", "launch", "scale", "business", "enterprise", "agent", got "pro"/);
+      expect(problems((r) => (r.neon.snapshots = { daily: -1 }))).toEqual(["drposture:neon.snapshots.daily: must be >= 0, got -1"]);
+    });
+
     it("a secondary S3 region equal to the primary", () => {
       expect(problems((r) => (r.vault.s3Region = "us-east-1"))).toEqual([
         'drposture:vault.s3Region: must differ from primaryRegion (us-east-1): a regional outage must not take the copy with it, got "us-east-1"',

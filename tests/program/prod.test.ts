@@ -319,7 +319,10 @@ describe("prod: NeonPitr", () => {
     const env = parseJsonInput<Record<string, string>>(cmd.inputs.environment);
     expect(env.NEON_HISTORY_RETENTION_SECONDS).toBe(String(14 * DAY));
     expect(env.NEON_PROJECT_ID).toBe("spring-example-302709");
-    expect(JSON.parse(env.NEON_BACKUP_SCHEDULE as string).map((s: any) => s.retention_seconds / DAY)).toEqual([35, 84, 372]);
+    expect(JSON.parse(env.NEON_BACKUP_SCHEDULE as string).map((s: any) => [s.frequency, s.retention_seconds / DAY])).toEqual([
+      ["daily", 7],
+      ["weekly", 21],
+    ]);
   });
 });
 

@@ -2,7 +2,8 @@
  * `drposture restore neon`: a point-in-time branch restore through Neon's API v2, as a user runs
  * it, against the STAND-IN for Neon's documented endpoints (lib/local/neonStandin.ts; not
  * Neon). The current state is kept as a named branch; a time outside the window is refused
- * before anything is sent; --validate-only sends no write.
+ * before anything is sent; --validate-only sends no write. A restore is reported only once the
+ * operations Neon started for it have finished (https://neon.com/docs/reference/api/operations.md).
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -17,7 +18,7 @@ let neon: NeonStandin;
 async function restoreNeon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const argv = [path.join(ROOT, "cli", "bin.cjs"), "restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--json", ...args];
   try {
-    return { code: 0, ...(await exec(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NEON_API_KEY: neon.state.apiKey } })) };
+    return { code: 0, ...(await exec(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NEON_API_KEY: neon.state.apiKey, NEON_OPERATION_POLL_MS: "20" } })) };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
@@ -41,6 +42,45 @@ describe("restore neon (Neon API stand-in)", () => {
     ]);
     expect(neon.state.branches.map((b) => b.name)).toContain(out.preservedAs);
     expect(neon.state.branches.find((b) => b.id === "br-prod-main")?.restored_from).toEqual({ source_branch_id: "br-prod-main", source_timestamp: at });
+  });
+
+  it("reports the restore only after Neon's restore operations finished", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 7 * 86_400, branchId: "br-prod-main", operations: { runningPolls: 3, runningMs: 200 } });
+    const at = new Date(Date.now() - 3600_000).toISOString();
+    const started = Date.now();
+    const r = await restoreNeon(["--from", at, "--to", "br-prod-main"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    const ops = neon.state.operations;
+    expect(ops.map((o) => o.action)).toEqual(["create_branch", "create_timeline"]);
+    expect(JSON.parse(r.stdout).operations).toEqual(ops.map((o) => o.id));
+    // Each was polled through its `running` answers (at least three), and once more: `finished`.
+    for (const op of ops) {
+      const gets = neon.state.requests.filter((q) => q.path.endsWith(`/operations/${op.id}`)).length;
+      expect(op.polls).toBeGreaterThanOrEqual(3);
+      expect(gets).toBe(op.polls + 1);
+    }
+  });
+
+  it("fails (exit 1) naming the operation when the restore operation ends failed", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 7 * 86_400, branchId: "br-prod-main", operations: { runningPolls: 1, endStatus: "failed" } });
+    const r = await restoreNeon(["--from", new Date(Date.now() - 3600_000).toISOString(), "--to", "br-prod-main"]);
+    expect(r.code).toBe(1);
+    const op = neon.state.operations[0]!;
+    expect(r.stderr).toContain(`Neon operation ${op.id} ${op.action} (restore of br-prod-main to `);
+    expect(r.stderr).toContain("ended failed: stand-in: operation failed as configured");
+    expect(r.stdout).toBe("");
+  });
+
+  it("fails (exit 1) with a timeout when the restore operation never finishes", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 7 * 86_400, branchId: "br-prod-main", operations: { runningPolls: Infinity } });
+    const r = await restoreNeon(["--from", new Date(Date.now() - 3600_000).toISOString(), "--to", "br-prod-main", "--neon-wait", "0.4"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Neon operation ${neon.state.operations[0]!.id} create_branch (restore of br-prod-main to `);
+    expect(r.stderr).toMatch(/is still running after 0\.4 s; it may yet finish/);
+    expect(r.stdout).toBe("");
+    const bad = await restoreNeon(["--from", new Date(Date.now() - 3600_000).toISOString(), "--to", "br-prod-main", "--neon-wait", "soon"]);
+    expect(bad.code).toBe(2);
   });
 
   it("refuses a time outside the restore window (exit 1) and sends nothing", async () => {
