@@ -38,7 +38,11 @@ export interface StepLimits {
   readonly d1SnapshotBytes: number;
 }
 
-export const DEFAULT_LIMITS: StepLimits = { opsPerStep: 800, bytesPerStep: 256 * 1024 * 1024, d1PageRows: 500, d1SnapshotBytes: 32 * 1024 * 1024 };
+/** d1SnapshotBytes: the one-batch snapshot holds every row as JS values at once. Measured in
+ * workerd (peak RSS growth of the local Worker;
+ * tests/localworld/memory-bounded.test.ts): 4 MiB of rows -> ~60 MiB, 8 -> ~104, 16 -> ~184, 32 -> ~337 MiB; the isolate has
+ * 128 MB. At 4 MiB a snapshot stays near half of it; larger databases are read in pages. */
+export const DEFAULT_LIMITS: StepLimits = { opsPerStep: 800, bytesPerStep: 256 * 1024 * 1024, d1PageRows: 500, d1SnapshotBytes: 4 * 1024 * 1024 };
 
 export interface BackupPlan {
   readonly version: typeof PLAN_VERSION;
