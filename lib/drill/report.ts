@@ -27,6 +27,11 @@ export function markdownReport(r: DrillReport): string {
       `- ${a.kind}/${a.name}: digest ${a.sourceDigest.slice(0, 16)} -> ${a.restoredDigest.slice(0, 16) || "(none)"}`,
     ]),
     "",
+    "## Workers limits",
+    "",
+    `${r.workersLimits.invocations} invocations; most in one: ${Object.entries(r.workersLimits.peaks).map(([k, v]) => `${k} ${v} of ${r.workersLimits.limits[k] ?? "?"}`).join(", ")}.`,
+    ...(r.workersLimits.violations.length ? r.workersLimits.violations.map((v) => `- **over a limit**: ${v}`) : ["No invocation went over a limit."]),
+    "",
     "## Timeline",
     "",
     "| Phase | Asset | Start | Duration |",
@@ -101,6 +106,7 @@ export function jsonReport(r: DrillReport): Record<string, unknown> {
     disasterAt: r.disasterAt,
     finishedAt: r.finishedAt,
     phases: r.phases.map((p) => ({ ...p, startSeconds: Number(p.startSeconds.toFixed(3)), endSeconds: Number(p.endSeconds.toFixed(3)) })),
+    workersLimits: r.workersLimits,
   };
 }
 

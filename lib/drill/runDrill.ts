@@ -55,6 +55,8 @@ export interface DrillReport {
   assets: AssetResult[];
   phases: Phase[];
   alertsDelivered: number;
+  /** The Worker's invocations under Cloudflare's per-invocation limits (as enforced locally). */
+  workersLimits: { invocations: number; peaks: Record<string, number>; limits: Record<string, number>; violations: string[] };
 }
 
 export interface DrillOptions {
@@ -222,7 +224,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       });
     }
     return {
-      passed: assets.every((a) => a.verified && a.withinTargets),
+      // An invocation over a Workers limit would have failed on Cloudflare: the drill fails too.
+      passed: assets.every((a) => a.verified && a.withinTargets) && env.worker.violations().length === 0,
       stack: o.posture.stack,
       startedAt: startedAt.toISOString(),
       disasterAt: disasterAt.toISOString(),
@@ -230,6 +233,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       assets,
       phases: tl.phases,
       alertsDelivered: env.alerts.length,
+      workersLimits: { invocations: env.worker.invocations.length, peaks: env.worker.peaks(), limits: { ...env.worker.limits }, violations: env.worker.violations() },
     };
   } finally {
     await env.close();

@@ -101,13 +101,15 @@ export class LocalWorker {
     private readonly keyHex: string,
     /** Every invocation's binding operations, subrequests and bytes, in order. */
     readonly invocations: InvocationStats[],
+    /** The per-invocation limits enforced. */
+    readonly limits: InvocationLimits,
   ) {}
 
   static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
     const invocations: InvocationStats[] = [];
     const mf = new Miniflare(localWorkerOptions(o, invocations));
     await mf.ready;
-    return new LocalWorker(mf, o.plan, o.keyHex, invocations);
+    return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) });
   }
 
   /** Invocations that went over a limit (each failed on Cloudflare as it failed here). */

@@ -42,8 +42,13 @@ describe("drposture drill", () => {
       expect(a.rtoSeconds).toBeLessThanOrEqual(a.rtoTargetSeconds);
     }
     expect(report.assets.find((a: { name: string }) => a.name === "sessions").rpoTargetSeconds).toBe(15 * 60);
+    // Every Worker invocation stayed inside Cloudflare's per-invocation limits, and the report says how close it came.
+    expect(report.workersLimits.violations).toEqual([]);
+    expect(report.workersLimits.invocations).toBeGreaterThan(1);
+    expect(report.workersLimits.peaks.r2Operations).toBeGreaterThan(0);
+    expect(report.workersLimits.peaks.r2Operations).toBeLessThanOrEqual(report.workersLimits.limits.r2Operations);
     expect(JSON.parse(readFileSync(path.join(reports, "drill-report.json"), "utf8")).passed).toBe(true);
-    expect(readFileSync(path.join(reports, "drill-report.md"), "utf8")).toMatch(/# Restore drill: PASSED/);
+    expect(readFileSync(path.join(reports, "drill-report.md"), "utf8")).toMatch(/# Restore drill: PASSED[\s\S]*## Workers limits\n\n\d+ invocations; most in one: subrequests \d+ of \d+/);
     expect(readFileSync(path.join(reports, "drill-report.html"), "utf8")).toMatch(/<svg[^>]*>.*restore \+ verify/s);
     expect(existsSync(path.join(keep, "encryption-key.hex"))).toBe(true);
     const v = await cli(["verify", "--local", keep, "--read-data", "100", "--json"]);
