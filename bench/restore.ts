@@ -10,13 +10,13 @@
  * Prints each run, the medians and the ratio ours/baseline (target ≤ 1.3).
  * Run: npm run bench:restore -- [--mib 1024] [--rounds 3]
  */
+import { runSql } from "../lib/local/postgres";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Client } from "pg";
 import { backupPostgres } from "../lib/backup/postgresBackup";
 import { importMasterKey } from "../lib/format/keys";
 import { pgTool, startPgCluster } from "../lib/local/postgres";
@@ -39,15 +39,6 @@ const ASSET = { kind: "neon" as const, name: "bench" };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
-async function sql(url: string, statements: string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s);
-  } finally {
-    await c.end();
-  }
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -61,9 +52,9 @@ async function main(): Promise<void> {
   try {
     const rowsPerTable = Math.max(1, Math.round((MIB * 1024) / ROW_KIB / TABLES));
     console.log(`bench/restore: ${TABLES} tables x ${rowsPerTable} rows x ${ROW_KIB} KiB random bytea + 1,000,000 indexed events; ${ROUNDS} rounds each`);
-    await sql(pg.url(), ["CREATE DATABASE src"]);
+    await runSql(pg.url(), ["CREATE DATABASE src"]);
     const tLoad = await timed(async () => {
-      await sql(pg.url("src"), [
+      await runSql(pg.url("src"), [
         "CREATE EXTENSION pgcrypto",
         // Random bytes are incompressible: the dump is as large as the data.
         ...Array.from({ length: TABLES }, (_, i) => `CREATE TABLE blobs_${i} (id int PRIMARY KEY, body bytea NOT NULL)`),
@@ -98,7 +89,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const which of ["baseline", "ours"] as const) {
         const db = `r_${which}_${round}`;
-        await sql(pg.url(), [`CREATE DATABASE ${db}`]);
+        await runSql(pg.url(), [`CREATE DATABASE ${db}`]);
         const ms = await timed(async () => {
           if (which === "baseline") {
             await exec(pgTool("pg_restore"), ["--jobs=2", "--no-owner", "--no-privileges", "--exit-on-error", `--dbname=${pg.url(db)}`, plainDump]);
@@ -108,7 +99,7 @@ async function main(): Promise<void> {
         });
         (which === "baseline" ? baseline : ours).push(ms);
         console.log(`  round ${round} ${which.padEnd(8)} ${secs(ms)} s  (${(dumpMiB / (ms / 1000)).toFixed(0)} MiB/s of dump)`);
-        await sql(pg.url(), [`DROP DATABASE ${db}`]);
+        await runSql(pg.url(), [`DROP DATABASE ${db}`]);
       }
     }
     const b = median(baseline);

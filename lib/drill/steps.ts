@@ -2,7 +2,7 @@
  * The drill's per-asset steps: seed a source, measure it, destroy it, restore it into an empty
  * target, measure the target. Each works on one DrillAsset in the drill environment.
  */
-import { Client } from "pg";
+import { runSql } from "../local/postgres";
 import { fromBase64 } from "../format/bytes";
 import { bindingSink, restoreD1, type D1Like } from "../restore/d1Restore";
 import { bindingKvSink, kvKeys, restoreKv, type KvLike } from "../restore/kvRestore";
@@ -18,22 +18,13 @@ import type { DrillAsset, DrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
 import { d1Integrity, postgresIntegrity, type IntegrityResult } from "./integrity";
 
-async function sql(url: string, statements: readonly string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s);
-  } finally {
-    await c.end();
-  }
-}
 
 const mf = (env: DrillEnvironment) => env.worker.mf;
 
 export async function seed(env: DrillEnvironment, a: DrillAsset, fixture: Fixture): Promise<void> {
   if (a.kind === "neon") {
-    await sql(env.pg.url(), [`CREATE DATABASE ${a.source}`]);
-    await sql(env.pg.url(a.source), fixture.postgres ?? []);
+    await runSql(env.pg.url(), [`CREATE DATABASE ${a.source}`]);
+    await runSql(env.pg.url(a.source), fixture.postgres ?? []);
   } else if (a.kind === "d1") {
     const db = (await mf(env).getD1Database(a.source)) as unknown as D1Like & { exec(sql: string): Promise<unknown>; prepare(sql: string): { run(): Promise<unknown> } };
     const stmts = fixture.d1?.[a.name] ?? [];
@@ -64,7 +55,7 @@ export async function measure(env: DrillEnvironment, a: DrillAsset, which: "sour
 /** The disaster: every source is destroyed. */
 export async function destroy(env: DrillEnvironment, a: DrillAsset): Promise<void> {
   if (a.kind === "neon") {
-    await sql(env.pg.url(), [`DROP DATABASE ${a.source} WITH (FORCE)`]);
+    await runSql(env.pg.url(), [`DROP DATABASE ${a.source} WITH (FORCE)`]);
   } else if (a.kind === "d1") {
     const db = (await mf(env).getD1Database(a.source)) as unknown as D1Like;
     const objects = (await db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").bind().all()).results as Array<{ type: string; name: string }>;
@@ -85,7 +76,7 @@ export async function destroy(env: DrillEnvironment, a: DrillAsset): Promise<voi
 }
 
 export async function rebuildTarget(env: DrillEnvironment, a: DrillAsset): Promise<void> {
-  if (a.kind === "neon") await sql(env.pg.url(), [`CREATE DATABASE ${a.target}`]);
+  if (a.kind === "neon") await runSql(env.pg.url(), [`CREATE DATABASE ${a.target}`]);
   // D1/KV/R2 targets are fresh, empty bindings of the workerd instance.
 }
 

@@ -4,6 +4,7 @@
  * removed afterwards. When running as root, the server runs as the `postgres` user (PostgreSQL
  * refuses to run as root).
  */
+import { Client } from "pg";
 import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -78,4 +79,15 @@ export async function startPgCluster(): Promise<PgCluster> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs statements in order on one connection. */
+export async function runSql(url: string, statements: readonly string[]): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s);
+  } finally {
+    await c.end();
+  }
 }

@@ -6,6 +6,7 @@
  * The key comes from the escrow (a Secrets Manager stand-in) by prefix, as after losing Pulumi
  * state. Each defect this path had against the real services is a named test here.
  */
+import { runSql } from "../../lib/local/postgres";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -16,7 +17,6 @@ import type { LocalWorld } from "../../lib/local/localWorld";
 import { startPgCluster, type PgCluster } from "../../lib/local/postgres";
 import { ROOT } from "../helpers/program";
 import { worldForTest } from "../helpers/world";
-import { Client } from "pg";
 
 const exec = promisify(execFile);
 let world: LocalWorld;
@@ -34,15 +34,6 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
   }
 }
 
-async function sql(url: string, statements: readonly string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    for (const s of statements) await c.query(s);
-  } finally {
-    await c.end();
-  }
-}
 
 /** The nightly workflow's environment: both writers and the key. */
 const writers = () => ({ ...world.cliEnv({ s3: world.s3Keys("writer"), r2: world.r2Keys("writer") }), DRPOSTURE_ENCRYPTION_KEY: keyHex });
@@ -53,8 +44,8 @@ beforeAll(async () => {
   [world, pg] = await Promise.all([worldForTest(), startPgCluster()]);
   const escrowed = world.declared.secrets.find((s) => s.name.startsWith("drposture/prod/data-encryption-key/"));
   keyHex = (JSON.parse(escrowed?.secretString ?? "{}") as { keyHex: string }).keyHex;
-  await sql(pg.url(), ["CREATE DATABASE app", "CREATE DATABASE from_s3", "CREATE DATABASE from_r2"]);
-  await sql(pg.url("app"), sampleFixture().postgres ?? []);
+  await runSql(pg.url(), ["CREATE DATABASE app", "CREATE DATABASE from_s3", "CREATE DATABASE from_r2"]);
+  await runSql(pg.url("app"), sampleFixture().postgres ?? []);
 }, 120_000);
 
 afterAll(async () => {

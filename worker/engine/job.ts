@@ -89,6 +89,9 @@ export interface JobState {
   readonly updatedAt: string;
 }
 
+/** The fields of a job that has not run a step yet. */
+export const NO_STEPS_YET = { step: 1, cursor: null, details: null, artifacts: [], counts: {}, dependsOn: [] } as const satisfies Partial<JobState>;
+
 export function addCounts(a: Counts, b: Counts | undefined): Counts {
   const out = { ...a };
   for (const [k, v] of Object.entries(b ?? {})) out[k] = (out[k] ?? 0) + v;

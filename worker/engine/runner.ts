@@ -18,7 +18,7 @@ import { getText, type BackupStorage } from "../../lib/storage/types";
 import type { Env, StepMessage } from "../env";
 import { jobFor } from "../jobs";
 import { destinations } from "./destinations";
-import { addCounts, mergeRefs, type BackupJob, type JobContext, type JobState } from "./job";
+import { addCounts, mergeRefs, NO_STEPS_YET, type BackupJob, type JobContext, type JobState } from "./job";
 import { planReplication, replicationStep } from "./replication";
 
 export { ReplicationError } from "./replication";
@@ -141,12 +141,7 @@ export class BackupRunner {
       expiresAt,
       sourcePointInTime: createdAt,
       previous,
-      step: 1,
-      cursor: null,
-      details: null,
-      artifacts: [],
-      counts: {},
-      dependsOn: [],
+      ...NO_STEPS_YET,
       updatedAt: createdAt,
     };
     const job = jobFor(asset.kind);
@@ -303,12 +298,7 @@ export class BackupRunner {
       expiresAt: manifest.expiresAt,
       sourcePointInTime: manifest.sourcePointInTime,
       previous: null,
-      step: 1,
-      cursor: null,
-      details: null,
-      artifacts: [],
-      counts: {},
-      dependsOn: [],
+      ...NO_STEPS_YET,
       updatedAt: now,
     });
     await this.enqueue({ asset: `${asset.kind}/${asset.name}`, backupId: manifest.backupId, step: 1 });
