@@ -103,6 +103,11 @@ describe("restore neon (Neon API stand-in)", () => {
     const missing = await restoreNeon(["--from", new Date(Date.now() - 600_000).toISOString(), "--to", "br-nope"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("branch br-nope does not exist");
+    for (const wait of ["abc", "0", "-5"]) {
+      const w = await restoreNeon(["--from", new Date(Date.now() - 600_000).toISOString(), "--to", "br-prod-main", "--neon-wait", wait]);
+      expect(w.code, wait).toBe(2);
+      expect(w.stderr).toContain(`--neon-wait ${wait}: expected seconds (a positive number)`);
+    }
     expect(writes()).toEqual([]);
   });
 });
