@@ -7,4 +7,6 @@ process.stdout.on("error", (err) => {
   throw err;
 });
 const { main } = require("./main.ts");
+// Ctrl-C / SIGTERM: stop child processes, delete temp data (decrypted first), exit 130.
+require("../lib/process/cleanup.ts").installInterruptHandlers();
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,8 +1,9 @@
 /**
  * drposture: the project's own command. Exit codes: 0 ok, 1 policy or verification
- * failure, 2 usage or input error (see exitCodes.ts).
+ * failure, 2 usage or input error, 130 interrupted (see exitCodes.ts and errorBoundary.ts).
  */
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { installInterruptHandlers, runCleanups } from "../lib/process/cleanup";
 import { registerBackup } from "./commands/backup";
 import { registerCheck } from "./commands/check";
 import { registerDrill } from "./commands/drill";
@@ -10,15 +11,13 @@ import { registerListVerify } from "./commands/listVerify";
 import { registerPosture } from "./commands/posture";
 import { registerRestore } from "./commands/restore";
 import { registerRunbook } from "./commands/runbook";
-import { CliError, EXIT } from "./exitCodes";
-
-/** Errors that mean bad input (exit 2): named, so main.ts need not load their modules. */
-const USAGE_ERRORS = new Set(["PostureConfigError", "StackConfigError", "StoreSpecError", "KeySourceError", "RestoreInputError", "FixtureError"]);
+import { report } from "./errorBoundary";
+import { EXIT } from "./exitCodes";
 
 export function buildProgram(): Command {
   const program = new Command("drposture")
     .description("Disaster recovery as code for Cloudflare Workers (D1, KV, R2) and Neon Postgres")
-    .showHelpAfterError()
+    .showHelpAfterError("(drposture COMMAND --help shows the options)")
     .exitOverride();
   registerPosture(program);
   registerCheck(program);
@@ -35,20 +34,14 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    if (err instanceof CliError) {
-      process.stderr.write(`drposture: ${err.message}\n`);
-      return err.exitCode;
-    }
-    if (err instanceof Error && USAGE_ERRORS.has(err.name)) {
-      process.stderr.write(`drposture: ${err.message}\n`);
-      return EXIT.usage;
-    }
-    process.stderr.write(`drposture: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return EXIT.failed;
+    return report(err, { json: argv.includes("--json"), debug: !!process.env.DRPOSTURE_DEBUG });
+  } finally {
+    // Whatever a failed command left registered (servers, temp data) goes now, not at exit.
+    await runCleanups((line) => process.stderr.write(`drposture: ${line}\n`));
   }
 }
 
 if (require.main === module) {
+  installInterruptHandlers();
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

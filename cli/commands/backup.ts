@@ -1,8 +1,8 @@
 /** `drposture backup postgres`: the independent pg_dump backup of Neon, outside Neon. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { CliError, EXIT } from "../exitCodes";
 import { loadStackPosture } from "./posture";
-import { PROJECT_ROOT, progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
+import { assetOption, progressBar, PROJECT_ROOT, type StoreKeyOptions, storesAndKey, withStoreAndKey } from "./common";
 
 interface Opts extends StoreKeyOptions {
   url: string;
@@ -21,7 +21,7 @@ export function registerBackup(program: Command): void {
       .requiredOption("--url <url>", "Postgres connection string (the Neon branch to back up)")
       .option("--stack <name>", "stack whose posture gives the asset, tiers and lock mode", "prod")
       .option("--cwd <dir>", "project directory", PROJECT_ROOT)
-      .option("--asset <name>", "asset name (default: the stack's neon.databaseName)")
+      .addOption(new Option("--asset <name>", "asset name (default: the stack's neon.databaseName)").argParser(assetOption(false)))
       .option("--pg-dump <path>", "pg_dump binary (default: the newest installed)"),
   ).action(async (o: Opts) => {
     const posture = loadStackPosture(o.cwd, o.stack);

@@ -1,5 +1,5 @@
 /** Shared by the commands: the project root, the store and key options, progress bars. */
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import * as path from "node:path";
 import type { MasterKey } from "../../lib/format/keys";
 import type { BackupStorage } from "../../lib/storage/types";
@@ -22,6 +22,27 @@ export function withStoreAndKey(cmd: Command, storeHelp = "where backups are (re
     .option("--key-escrow <secretId>", "read the key from AWS Secrets Manager, e.g. drposture/prod/data-encryption-key")
     .option("--key-escrow-region <region>", "region of the key escrow")
     .option("--json", "machine-readable output");
+}
+
+/** Asset names as the stack schema allows them: they become object-key segments, never paths. */
+const ASSET_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const ASSET_KINDS = ["d1", "kv", "r2", "neon"];
+
+/**
+ * Parser of every --asset option: NAME, or KIND/NAME with withKind. Anything else ("../x",
+ * "kv/../../y", upper case) is a usage error before a store is opened or a byte is written.
+ */
+export function assetOption(withKind: boolean): (value: string) => string {
+  return (value: string) => {
+    const parts = value.split("/");
+    const [kind, name] = parts.length === 2 && withKind ? parts : [undefined, value];
+    const kindOk = kind === undefined || ASSET_KINDS.includes(kind);
+    if (parts.length > (withKind ? 2 : 1) || !kindOk || !ASSET_NAME.test(name as string)) {
+      const shape = withKind ? "NAME or KIND/NAME (KIND: d1, kv, r2, neon; NAME:" : "NAME (";
+      throw new InvalidArgumentError(`"${value}" is not an asset: expected ${shape}${withKind ? " " : ""}1-40 of a-z, 0-9 and '-', starting with a letter)`);
+    }
+    return value;
+  };
 }
 
 export function openStores(o: StoreKeyOptions): BackupStorage[] {

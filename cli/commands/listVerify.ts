@@ -1,10 +1,10 @@
 /** `drposture list` and `drposture verify`. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { EXIT } from "../exitCodes";
 import { table } from "../table";
-import { openStores, progressBar, storesAndKey, withStoreAndKey, type StoreKeyOptions } from "./common";
+import { assetOption, openStores, progressBar, type StoreKeyOptions, storesAndKey, withStoreAndKey } from "./common";
 
 interface ListOpts extends StoreKeyOptions {
   asset?: string;
@@ -24,7 +24,7 @@ function localDrillStores(dir: string): { stores: string[]; keyFile?: string } {
 }
 
 export function registerListVerify(program: Command): void {
-  withStoreAndKey(program.command("list").description("list the committed backups (manifests) in a store").option("--asset <name>", "only this asset (kind/name or name)")).action(
+  withStoreAndKey(program.command("list").description("list the committed backups (manifests) in a store").addOption(new Option("--asset <name>", "only this asset (kind/name or name)").argParser(assetOption(true)))).action(
     async (o: ListOpts) => {
       const stores = openStores(o);
       const { listBackups, listTierObjects, readManifest } = require("../../lib/backup/catalog") as typeof import("../../lib/backup/catalog");
@@ -62,7 +62,7 @@ export function registerListVerify(program: Command): void {
     program
       .command("verify")
       .description("check every manifest (MAC) and artifact (exists, size); --read-data decrypts and hashes a share of them")
-      .option("--asset <name>", "only this asset (kind/name or name)")
+      .addOption(new Option("--asset <name>", "only this asset (kind/name or name)").argParser(assetOption(true)))
       .option("--read-data <percent>", "download, decrypt and hash this percentage of the artifacts", "0")
       .option("--local <dir>", "verify what `drposture drill --keep DIR` left (its stores and key)"),
   ).action(async (o: VerifyOpts) => {

@@ -1,0 +1,84 @@
+/**
+ * What must not outlive a command: child processes (PostgreSQL, workerd, pg_dump/pg_restore),
+ * temp directories and files (decrypted dumps first). Code that creates such a thing registers
+ * its undo here and unregisters it once it has cleaned up itself; on SIGINT/SIGTERM the CLI runs
+ * every registered undo (sensitive ones first, then newest first) and exits 130. A second
+ * signal forces the exit at once.
+ */
+import { rmSync } from "node:fs";
+
+export type CleanupPriority = "sensitive" | "normal";
+
+interface Cleanup {
+  readonly label: string;
+  readonly priority: CleanupPriority;
+  readonly run: () => unknown;
+}
+
+const registered = new Set<Cleanup>();
+let interrupted: NodeJS.Signals | null = null;
+
+/** The exit code of a command stopped by a signal (as shells report SIGINT). */
+export const INTERRUPTED_EXIT = 130;
+
+/** Thrown by long loops that check `throwIfInterrupted()`: the command was asked to stop. */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  constructor(signal: string) {
+    super(`interrupted (${signal}): stopped child processes and removed temporary data`);
+  }
+}
+
+/** Registers an undo; call the returned function once the resource is gone by normal means. */
+export function onCleanup(label: string, run: () => unknown, priority: CleanupPriority = "normal"): () => void {
+  const c: Cleanup = { label, priority, run };
+  registered.add(c);
+  return () => {
+    registered.delete(c);
+  };
+}
+
+/** A temp path removed on interrupt; `sensitive` for anything holding decrypted data. */
+export function cleanupPath(p: string, priority: CleanupPriority = "normal"): () => void {
+  return onCleanup(`remove ${p}`, () => rmSync(p, { recursive: true, force: true }), priority);
+}
+
+export function interruptSignal(): NodeJS.Signals | null {
+  return interrupted;
+}
+
+export function throwIfInterrupted(): void {
+  if (interrupted) throw new InterruptedError(interrupted);
+}
+
+/** Runs every registered undo, sensitive first, newest first within a priority; never throws. */
+export async function runCleanups(log: (line: string) => void = () => undefined): Promise<void> {
+  const all = [...registered].reverse();
+  const ordered = [...all.filter((c) => c.priority === "sensitive"), ...all.filter((c) => c.priority !== "sensitive")];
+  for (const c of ordered) {
+    registered.delete(c);
+    try {
+      await c.run();
+    } catch (err) {
+      log(`cleanup "${c.label}" failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
+ * Installs the CLI's signal handlers. The first signal runs the cleanups and exits 130; a
+ * second one while they run exits at once (the operator insisted).
+ */
+export function installInterruptHandlers(write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      write(`drposture: ${signal} again: exiting without finishing cleanup`);
+      process.exit(INTERRUPTED_EXIT);
+    }
+    interrupted = signal;
+    write(`drposture: ${signal}: stopping; cleaning up (press Ctrl-C again to force)`);
+    void runCleanups(write).finally(() => process.exit(INTERRUPTED_EXIT));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
