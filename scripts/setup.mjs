@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One-time setup that the README's two commands run first, so a fresh machine needs nothing
-// else: installs npm packages (npm ci) when node_modules is missing or stale, and PostgreSQL
-// (server, pg_dump, pg_restore) from Debian packages when it is not on the machine.
+// else: installs npm packages (npm ci) when node_modules is missing or stale, and from Debian
+// packages PostgreSQL (server, pg_dump, pg_restore) and shellcheck when they are not there.
 // Plain Node on purpose: it runs before any dependency is installed.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
@@ -40,16 +40,24 @@ export function findPgBin() {
   return candidates.find((dir) => tools.every((t) => existsSync(path.join(dir, t))));
 }
 
-function postgres() {
-  if (findPgBin()) return;
+function onPath(bin) {
+  return (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(path.join(dir, bin)));
+}
+
+/** Debian packages the tests run for real: PostgreSQL; shellcheck for the runbook's sh blocks. */
+function debianPackages() {
+  const missing = [];
+  if (!findPgBin()) missing.push("postgresql", "postgresql-client");
+  if (!onPath("shellcheck")) missing.push("shellcheck");
+  if (!missing.length) return;
   if (process.getuid?.() !== 0) {
-    log("PostgreSQL server binaries not found; install them: sudo apt-get install -y postgresql");
+    log(`missing Debian packages; install them: sudo apt-get install -y ${missing.join(" ")}`);
     process.exit(1);
   }
-  log("installing PostgreSQL from Debian packages");
+  log(`installing from Debian packages: ${missing.join(" ")}`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   run("apt-get", ["update", "-q"], { env });
-  run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql", "postgresql-client"], { env });
+  run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env });
   if (!findPgBin()) {
     log("PostgreSQL installed but initdb/pg_ctl not found");
     process.exit(1);
@@ -58,5 +66,5 @@ function postgres() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   npmPackages();
-  postgres();
+  debianPackages();
 }
