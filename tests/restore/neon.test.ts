@@ -69,7 +69,8 @@ describe("restore neon (Neon API stand-in)", () => {
     const op = neon.state.operations[0]!;
     expect(r.stderr).toContain(`Neon operation ${op.id} ${op.action} (restore of br-prod-main to `);
     expect(r.stderr).toContain("ended failed: stand-in: operation failed as configured");
-    expect(r.stdout).toBe("");
+    // No success report; with --json the failure itself is the document.
+    expect(JSON.parse(r.stdout)).toEqual({ error: { code: "NeonOperationError", message: expect.stringContaining(`Neon operation ${op.id}`) } });
   });
 
   it("fails (exit 1) with a timeout when the restore operation never finishes", async () => {
@@ -78,7 +79,7 @@ describe("restore neon (Neon API stand-in)", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`Neon operation ${neon.state.operations[0]!.id} create_branch (restore of br-prod-main to `);
     expect(r.stderr).toMatch(/is still running after 0\.4 s; it may yet finish/);
-    expect(r.stdout).toBe("");
+    expect(JSON.parse(r.stdout).error.message).toMatch(/is still running after 0\.4 s/);
     const bad = await restoreNeon(["--from", new Date(Date.now() - 3600_000).toISOString(), "--to", "br-prod-main", "--neon-wait", "soon"]);
     expect(bad.code).toBe(2);
   });
