@@ -59,33 +59,29 @@ export interface KeyTarget {
   readonly from?: string;
 }
 
-/** The key id of the backup a command will read first (unverified: only a name to look up). */
-async function keyIdOfTarget(store: BackupStorage, t: KeyTarget): Promise<string | undefined> {
-  const { listTierObjects, readManifest } = require("../../lib/backup/catalog") as typeof import("../../lib/backup/catalog");
-  const { parseObjectKey, MANIFEST_NAME } = require("../../lib/format/layout") as typeof import("../../lib/format/layout");
-  let key: string | undefined;
-  const [kind, name] = t.asset?.includes("/") ? (t.asset.split("/") as [string, string]) : [undefined, t.asset];
-  if (t.from && kind && name) {
-    const { pick } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
-    key = await pick(store, { kind: kind as never, name }, t.from).catch(() => undefined);
+/**
+ * A directory store must exist: a mistyped path would otherwise read as an empty store (or fail
+ * later for want of a key, which says nothing about the real mistake).
+ */
+function requireStoreDirectories(stores: readonly BackupStorage[]): void {
+  const { DirStorage } = require("../../lib/storage/dirStorage") as typeof import("../../lib/storage/dirStorage");
+  const { StorageError } = require("../../lib/storage/types") as typeof import("../../lib/storage/types");
+  const { statSync } = require("node:fs") as typeof import("node:fs");
+  for (const s of stores) {
+    if (!(s instanceof DirStorage)) continue;
+    const st = statSync(s.root, { throwIfNoEntry: false });
+    if (!st) throw new StorageError(`store ${s.root}: the directory does not exist`);
+    if (!st.isDirectory()) throw new StorageError(`store ${s.root}: not a directory`);
   }
-  if (!key) {
-    let newest: { id: string; key: string } | undefined;
-    for await (const o of listTierObjects(store)) {
-      const p = parseObjectKey(o.key);
-      if (!p || p.file !== MANIFEST_NAME || (name && p.asset !== name) || (kind && p.kind !== kind)) continue;
-      if (!newest || p.backupId > newest.id) newest = { id: p.backupId, key: o.key };
-    }
-    key = newest?.key;
-  }
-  return key ? (await readManifest(store, key).catch(() => null))?.keyId : undefined;
 }
 
 export async function storesAndKey(o: StoreKeyOptions, target: KeyTarget = {}): Promise<{ stores: BackupStorage[]; master: MasterKey }> {
   const { loadKey } = require("../../lib/restore/keySource") as typeof import("../../lib/restore/keySource");
+  const { keyIdHint } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
   const stores = openStores(o);
+  requireStoreDirectories(stores);
   const first = stores[0] as BackupStorage;
-  return { stores, master: await loadKey(o, () => keyIdOfTarget(first, target).catch(() => undefined)) };
+  return { stores, master: await loadKey(o, () => keyIdHint(first, target.asset, target.from).catch(() => undefined)) };
 }
 
 /** A progress bar on stderr for people; nothing for machines or pipes. */

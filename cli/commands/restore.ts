@@ -67,6 +67,9 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
   const { resolveBackup } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
   const backupKind = kind === "postgres" ? "neon" : kind;
   const r = await resolveBackup(store, master, { kind: backupKind, name: o.asset }, o.from);
+  // On stderr even with --json: refused manifests are what an operator must hear about.
+  for (const s of r.skipped) process.stderr.write(`skipped ${s.key}: ${s.reason}\n`);
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   if (!o.json) process.stderr.write(`restoring ${backupKind}/${o.asset} from backup ${r.manifest.backupId} (${r.manifest.tier}, source point ${r.manifest.sourcePointInTime}) in ${store.label}\n`);
 
   if (kind === "postgres") {

@@ -7,7 +7,7 @@
  */
 import type { MasterKey } from "../format/keys";
 import { assetPrefix, MANIFEST_NAME, parseObjectKey, STATE_PREFIX, TIERS, type AssetRef, type Tier } from "../format/layout";
-import { parseManifest, verifyManifest, type Manifest, type ManifestRef } from "../format/manifest";
+import { ManifestError, parseManifest, verifyManifest, type Manifest, type ManifestRef } from "../format/manifest";
 import { openState, sealState, StateSealError } from "../format/sealedState";
 import { getText, type BackupStorage, type ObjectInfo } from "../storage/types";
 
@@ -114,6 +114,19 @@ export async function listBackups(storage: BackupStorage, a: AssetRef, tiers: re
 export async function readManifest(storage: BackupStorage, key: string): Promise<Manifest | null> {
   const text = await getText(storage, key);
   return text === null ? null : parseManifest(text, `${storage.label}/${key}`);
+}
+
+/**
+ * A manifest read and verified where it lies: MAC, key, and that its signed tier, asset and
+ * backup id name this very key. Anything else is a ManifestError saying why (its `reason`).
+ */
+export async function readVerifiedManifest(storage: BackupStorage, master: MasterKey, key: string): Promise<Manifest> {
+  const label = `${storage.label}/${key}`;
+  const text = await getText(storage, key);
+  if (text === null) throw new ManifestError(`${label} is missing`, "missing");
+  const m = parseManifest(text, label);
+  await verifyManifest(master, m, label, key);
+  return m;
 }
 
 /**

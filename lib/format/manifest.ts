@@ -52,8 +52,19 @@ export interface Manifest {
   readonly mac?: string;
 }
 
+/** Why a manifest was refused; "wrong-key" names the key id it claims in `keyId`. */
+export type ManifestRejection = "missing" | "malformed" | "wrong-key" | "unsigned" | "altered" | "misplaced";
+
 export class ManifestError extends Error {
   override readonly name = "ManifestError";
+  constructor(
+    message: string,
+    readonly reason: ManifestRejection = "malformed",
+    /** The key id the manifest names, when the reason is "wrong-key". */
+    readonly keyId?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** JSON with object keys sorted at every level: the bytes the MAC covers. */
@@ -78,9 +89,10 @@ export function parseManifest(text: string, label = "manifest"): Manifest {
   try {
     m = JSON.parse(text) as Manifest;
   } catch {
-    throw new ManifestError(`${label} is not valid JSON`);
+    throw new ManifestError(`${label} is not valid JSON`, "malformed");
   }
-  if (m?.format !== MANIFEST_FORMAT) throw new ManifestError(`${label}: unsupported format ${JSON.stringify(m?.format)}`);
+  if (!m || typeof m !== "object" || Array.isArray(m)) throw new ManifestError(`${label} is not a manifest (not a JSON object)`, "malformed");
+  if (m.format !== MANIFEST_FORMAT) throw new ManifestError(`${label}: unsupported format ${JSON.stringify(m.format)}`, "malformed");
   return m;
 }
 
@@ -92,14 +104,22 @@ export function parseManifest(text: string, label = "manifest"): Manifest {
  */
 export async function verifyManifest(master: MasterKey, manifest: Manifest, label = "manifest", key?: string): Promise<void> {
   if (manifest.keyId !== master.id) {
-    throw new ManifestError(`${label}: written with key ${manifest.keyId}, but the key given is ${master.id} (wrong key)`);
+    const named = String(manifest.keyId);
+    throw new ManifestError(`${label}: written with key ${named}, but the key given is ${master.id} (wrong key)`, "wrong-key", named);
   }
-  if (!manifest.mac) throw new ManifestError(`${label}: has no MAC`);
+  if (typeof manifest.mac !== "string" || !manifest.mac) throw new ManifestError(`${label}: has no MAC`, "unsigned");
   const { mac, ...rest } = manifest;
-  const ok = await crypto.subtle.verify("HMAC", master.macKey, fromBase64(mac), textEncoder.encode(canonicalJson(rest)) as Uint8Array<ArrayBuffer>);
-  if (!ok) throw new ManifestError(`${label}: MAC does not match (the manifest was altered)`);
+  let macBytes: Uint8Array<ArrayBuffer>;
+  try {
+    macBytes = fromBase64(mac);
+  } catch {
+    throw new ManifestError(`${label}: MAC is not base64 (the manifest was altered)`, "altered");
+  }
+  const ok = await crypto.subtle.verify("HMAC", master.macKey, macBytes, textEncoder.encode(canonicalJson(rest)) as Uint8Array<ArrayBuffer>);
+  if (!ok) throw new ManifestError(`${label}: MAC does not match (the manifest was altered)`, "altered");
   if (key !== undefined) {
+    // Signed fields only: where the manifest's own tier, asset and backup id say it lives.
     const home = manifestKey(manifest.tier, manifest.asset, manifest.backupId);
-    if (key !== home) throw new ManifestError(`${label}: this manifest belongs at ${home}, not ${key} (moved or copied; refused)`);
+    if (key !== home) throw new ManifestError(`${label}: this manifest belongs at ${home}, not ${key} (moved or copied; refused)`, "misplaced");
   }
 }
