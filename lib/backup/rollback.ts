@@ -10,7 +10,7 @@
  * older one, weakens the check without being noticed; a pointer that does not open is reported.
  */
 import type { MasterKey } from "../format/keys";
-import { assetId, STATE_PREFIX, type AssetKind, type AssetRef } from "../format/layout";
+import { assetId, type AssetRef } from "../format/layout";
 import { StorageError, type BackupStorage } from "../storage/types";
 import { latestPointerKey, readLatestPointer, type BackupSummary, type LatestRead } from "./catalog";
 
@@ -48,33 +48,20 @@ export async function checkRollback(storage: BackupStorage, master: MasterKey, a
   };
 }
 
-/** Assets with a latest pointer, where the store lets us list _state/ (S3 refuses it: 403). */
-async function pointerAssets(store: BackupStorage, wanted: (kind: string, name: string) => boolean): Promise<AssetRef[]> {
-  const out: AssetRef[] = [];
-  try {
-    for await (const o of store.list(`${STATE_PREFIX}latest/`)) {
-      const m = /^_state\/latest\/(d1|kv|r2|neon)\/([a-z][a-z0-9-]*)\.json$/.exec(o.key);
-      if (m && wanted(m[1] as string, m[2] as string)) out.push({ kind: m[1] as AssetKind, name: m[2] as string });
-    }
-  } catch (err) {
-    if (!(err instanceof StorageError)) throw err;
-  }
-  return out;
-}
-
 /**
- * The rollback check of every asset of a store that `wanted` selects: those with verified
- * backups and those with a pointer (all of whose backups may be gone). One problem per asset
- * that is behind its pointer, or whose pointer does not open.
+ * The rollback check of every asset found in a store (`assets`: those with manifests, verified
+ * or not, and the one named by --asset KIND/NAME, all of whose backups may be gone). _state/ is
+ * not listed to find more: the verifier and restorer may list only the tier prefixes on S3.
+ * One problem per asset behind its pointer, or whose pointer does not open.
  */
 export async function rollbackProblems(
   store: BackupStorage,
   master: MasterKey,
+  assets: readonly AssetRef[],
   verified: ReadonlyArray<{ readonly asset: AssetRef; readonly backupId: string }>,
-  wanted: (kind: string, name: string) => boolean,
 ): Promise<Array<{ key: string; problem: string }>> {
   const newest = new Map<string, { ref: AssetRef; id: string | null }>();
-  for (const ref of await pointerAssets(store, wanted)) newest.set(assetId(ref), { ref, id: null });
+  for (const ref of assets) newest.set(assetId(ref), { ref: { kind: ref.kind, name: ref.name }, id: null });
   for (const v of verified) {
     const seen = newest.get(assetId(v.asset))?.id ?? null;
     if (seen === null || v.backupId > seen) newest.set(assetId(v.asset), { ref: { kind: v.asset.kind, name: v.asset.name }, id: v.backupId });

@@ -10,7 +10,7 @@ import type { MasterKey } from "../format/keys";
 import { assetId, parseObjectKey, type AssetRef } from "../format/layout";
 import { ManifestError, type Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
-import { assetMatches } from "./verify";
+import { assetMatches, namedAsset } from "./verify";
 
 export interface ListedBackup {
   readonly store: string;
@@ -45,7 +45,8 @@ async function assetsOf(store: BackupStorage, asset: string | undefined): Promis
 export async function listStoreBackups(store: BackupStorage, master: MasterKey, asset?: string): Promise<StoreListing> {
   const rows: ListedBackup[] = [];
   const verified: Manifest[] = [];
-  for (const a of await assetsOf(store, asset)) {
+  const assets = await assetsOf(store, asset);
+  for (const a of assets) {
     for (const ref of await listBackups(store, a)) {
       const row = { store: store.label, asset: assetId(a), tier: ref.tier, backupId: ref.backupId, manifest: ref.key };
       try {
@@ -59,6 +60,6 @@ export async function listStoreBackups(store: BackupStorage, master: MasterKey, 
       }
     }
   }
-  const problems = await rollbackProblems(store, master, verified, (kind, name) => assetMatches(asset, kind, name));
+  const problems = await rollbackProblems(store, master, [...assets, ...namedAsset(asset)], verified);
   return { rows, problems };
 }

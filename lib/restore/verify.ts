@@ -9,7 +9,7 @@ import { openArtifact } from "../backup/artifacts";
 import { listTierObjects, readVerifiedManifest } from "../backup/catalog";
 import { rollbackProblems } from "../backup/rollback";
 import type { MasterKey } from "../format/keys";
-import { MANIFEST_NAME, parseObjectKey, TIERS } from "../format/layout";
+import { MANIFEST_NAME, parseObjectKey, TIERS, type AssetKind, type AssetRef } from "../format/layout";
 import { ManifestError, type ArtifactEntry, type Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
 
@@ -47,15 +47,23 @@ export interface VerifyOptions {
 
 export const assetMatches = (filter: string | undefined, kind: string, name: string) => !filter || filter === name || filter === `${kind}/${name}`;
 
+/** The asset a --asset KIND/NAME names (a bare NAME could be of any kind). */
+export function namedAsset(filter: string | undefined): AssetRef[] {
+  const m = /^(d1|kv|r2|neon)\/(.+)$/.exec(filter ?? "");
+  return m ? [{ kind: m[1] as AssetKind, name: m[2] as string }] : [];
+}
+
 interface Listing {
   readonly manifestKeys: string[];
   readonly objects: Map<string, number>;
+  /** Assets with objects here that the filter selects. */
+  readonly assets: Map<string, AssetRef>;
   /** Assets present that the --asset filter left out (to name them when nothing matched). */
   readonly others: Set<string>;
 }
 
 async function listStore(store: BackupStorage, asset: string | undefined): Promise<Listing> {
-  const listing: Listing = { manifestKeys: [], objects: new Map(), others: new Set() };
+  const listing: Listing = { manifestKeys: [], objects: new Map(), assets: new Map(), others: new Set() };
   for await (const obj of listTierObjects(store)) {
     const p = parseObjectKey(obj.key);
     if (!p) continue;
@@ -64,6 +72,7 @@ async function listStore(store: BackupStorage, asset: string | undefined): Promi
       continue;
     }
     listing.objects.set(obj.key, obj.size);
+    listing.assets.set(`${p.kind}/${p.asset}`, { kind: p.kind, name: p.asset });
     if (p.file === MANIFEST_NAME) listing.manifestKeys.push(obj.key);
   }
   return listing;
@@ -134,7 +143,7 @@ export async function verifyStore(store: BackupStorage, master: MasterKey, o: Ve
     o.onProgress?.(++done, l.manifestKeys.length);
   }
   const { read, bytes } = await readSample(store, master, toRead, o, failures);
-  failures.push(...(await rollbackProblems(store, master, verified, (kind, name) => assetMatches(o.asset, kind, name))));
+  failures.push(...(await rollbackProblems(store, master, [...l.assets.values(), ...namedAsset(o.asset)], verified)));
   const loose = [...l.objects.keys()].filter((k) => !referenced.has(k));
   const unchecked = loose.filter((k) => rejectedPrefixes.some((p) => k.startsWith(p))).length;
   const where = lookedFor(store, o.asset);

@@ -76,7 +76,7 @@ function copyOfStore(): string {
 
 describe("drposture verify and list", () => {
   it("lists the committed backups", async () => {
-    const r = await cli(["list", "--store", path.join(base, "store"), "--json"]);
+    const r = await cli(["list", "--store", path.join(base, "store"), "--key-file", keyFile, "--json"]);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<{ asset: string; mode: string }>;
     expect(rows.map((x) => x.asset).sort()).toEqual(["kv/carts", "kv/orders"]);

@@ -67,7 +67,7 @@ describe("backup postgres to both providers, then list, verify and restore from 
   for (const which of ["s3", "r2"] as const) {
     it(`lists, verifies every byte and restores from ${which}, the key read from the escrow by prefix`, async () => {
       const store = which === "s3" ? world.s3Spec() : world.r2Spec();
-      const listed = await cli(["list", "--store", store, "--json"], readers());
+      const listed = await cli(["list", "--store", store, "--json", ...ESCROW], readers());
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as Array<{ asset: string }>).map((x) => x.asset)).toEqual(["neon/app"]);
       const verified = await cli(["verify", "--store", store, "--read-data", "100", "--json", ...ESCROW], readers());
@@ -104,10 +104,10 @@ describe("regressions against the real services' behaviour", () => {
 
   it("temporary credentials (AWS_SESSION_TOKEN) are sent, so SSO and assumed roles work", async () => {
     const session = world.sessionKeys("restorer");
-    const ok = await cli(["list", "--store", world.s3Spec()], world.cliEnv({ s3: session }));
+    const ok = await cli(["list", "--store", world.s3Spec()], { ...world.cliEnv({ s3: session }), DRPOSTURE_ENCRYPTION_KEY: keyHex });
     expect(ok.code, ok.stderr).toBe(0);
     const { sessionToken: _t, ...noToken } = session;
-    const refused = await cli(["list", "--store", world.s3Spec()], world.cliEnv({ s3: noToken }));
+    const refused = await cli(["list", "--store", world.s3Spec()], { ...world.cliEnv({ s3: noToken }), DRPOSTURE_ENCRYPTION_KEY: keyHex });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/HTTP 400 InvalidToken/);
   });
