@@ -10,7 +10,7 @@ import { listBackups, listTierObjects, readManifest, readVerifiedManifest } from
 import { checkRollback } from "../backup/rollback";
 import { assetId, backupIdTime, MANIFEST_NAME, parseObjectKey, type AssetRef } from "../format/layout";
 import type { MasterKey } from "../format/keys";
-import { ManifestError, type Manifest, type ManifestRef } from "../format/manifest";
+import { ManifestError, type Manifest, type ManifestRef, type ManifestRejection } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
 import { RestoreRefusedError } from "./modes";
 
@@ -21,6 +21,9 @@ export class RestoreInputError extends Error {
 export interface SkippedManifest {
   readonly key: string;
   readonly reason: string;
+  readonly rejection: ManifestRejection;
+  /** The key id the manifest names, when it names another key. */
+  readonly keyId?: string;
 }
 
 export interface Resolved {
@@ -44,7 +47,7 @@ async function newestVerified(store: BackupStorage, master: MasterKey, refs: rea
       if (accept(manifest)) return { manifest, key: ref.key };
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
-      skipped.push({ key: ref.key, reason: err.message });
+      skipped.push({ key: ref.key, reason: err.message, rejection: err.reason, ...(err.keyId ? { keyId: err.keyId } : {}) });
     }
   }
   return null;
@@ -58,9 +61,14 @@ function notFound(store: BackupStorage, asset: AssetRef, from: string, all: read
   return new RestoreInputError(`no backup with id ${from} of ${assetId(asset)} in ${store.label}; nearest: ${nearest} (drposture list shows them all)`);
 }
 
-function noneVerified(store: BackupStorage, asset: AssetRef, skipped: readonly SkippedManifest[]): ManifestError {
+function noneVerified(store: BackupStorage, master: MasterKey, asset: AssetRef, skipped: readonly SkippedManifest[]): ManifestError {
+  const first = skipped[0] as SkippedManifest;
+  if (skipped.every((s) => s.rejection === "wrong-key")) {
+    const named = [...new Set(skipped.map((s) => s.keyId))].join(", ");
+    return new ManifestError(`no backup of ${assetId(asset)} in ${store.label} verifies with the key given: they were written with key ${named}, the key given is ${master.id} (wrong key; check --key-file or the escrow secret)`, "wrong-key", first.keyId);
+  }
   const why = skipped.slice(0, 3).map((s) => s.reason).join("; ");
-  return new ManifestError(`no verified backup of ${assetId(asset)} in ${store.label}: ${skipped.length} manifest(s) rejected (${why}${skipped.length > 3 ? "; ..." : ""})`, "altered");
+  return new ManifestError(`no verified backup of ${assetId(asset)} in ${store.label}: ${skipped.length} manifest(s) rejected (${why}${skipped.length > 3 ? "; ..." : ""})`, first.rejection);
 }
 
 /** The manifest `--from` selects, verified; rejected newer candidates are added to `skipped`. */
@@ -70,7 +78,7 @@ async function select(store: BackupStorage, master: MasterKey, asset: AssetRef, 
   if (BACKUP_ID.test(from) || parseObjectKey(from)) throw notFound(store, asset, from, all);
   if (from === "latest") {
     const found = await newestVerified(store, master, all, skipped);
-    if (!found) throw noneVerified(store, asset, skipped);
+    if (!found) throw noneVerified(store, master, asset, skipped);
     return found;
   }
   const t = Date.parse(from);
@@ -78,7 +86,7 @@ async function select(store: BackupStorage, master: MasterKey, asset: AssetRef, 
   // Newest backup whose signed source point is at or before the time asked for.
   const candidates = all.filter((b) => backupIdTime(b.backupId).getTime() <= t);
   const found = await newestVerified(store, master, candidates, skipped, (m) => Date.parse(m.sourcePointInTime) <= t);
-  if (!found) throw skipped.length ? noneVerified(store, asset, skipped) : new RestoreInputError(`no backup of ${assetId(asset)} at or before ${from} in ${store.label}`);
+  if (!found) throw skipped.length ? noneVerified(store, master, asset, skipped) : new RestoreInputError(`no backup of ${assetId(asset)} at or before ${from} in ${store.label}`);
   return found;
 }
 
@@ -128,6 +136,12 @@ export async function resolveBackup(store: BackupStorage, master: MasterKey, ass
  */
 export async function keyIdHint(store: BackupStorage, asset?: string, from?: string): Promise<string | undefined> {
   const [kind, name] = asset?.includes("/") ? (asset.split("/") as [string, string]) : [undefined, asset];
+  if (kind && name) {
+    // One asset: only its prefixes are listed.
+    const all = await listBackups(store, { kind: kind as AssetRef["kind"], name });
+    const ref = (from && all.find((b) => b.backupId === from || b.key === from)) || all.at(-1);
+    return ref ? (await readManifest(store, ref.key).catch(() => null))?.keyId : undefined;
+  }
   let newest: { id: string; key: string } | undefined;
   for await (const o of listTierObjects(store)) {
     const p = parseObjectKey(o.key);
