@@ -83,14 +83,15 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
   try {
     if (kind === "d1") {
       const d1 = require("../../lib/restore/d1Restore") as typeof import("../../lib/restore/d1Restore");
-      const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : o.to.startsWith("file:") ? d1.sqlFileSink(o.to.slice(5), o.mode) : null;
+      const file = !bindings && o.to.startsWith("file:") ? d1.sqlFileSink(o.to.slice(5), o.mode) : null;
+      const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : file;
       if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
+      if (file?.replaces && !o.json) process.stderr.write(`--mode overwrite: replacing the existing file ${o.to.slice(5)}\n`);
       async function* lines() {
         for (const a of r.manifest.artifacts.filter((x) => x.role === "d1-rows")) yield* readLines(await openArtifact(store, master, a));
       }
-      const report = await d1.restoreD1(lines(), sink, options);
-      await sink.close?.();
-      return report;
+      // restoreD1 closes the sink (a file is renamed into place) or removes what it wrote.
+      return { ...(await d1.restoreD1(lines(), sink, options)), ...(file?.replaces ? { replacedFile: true } : {}) };
     }
     if (kind === "kv") {
       const kv = require("../../lib/restore/kvRestore") as typeof import("../../lib/restore/kvRestore");

@@ -6,7 +6,7 @@
  *   {"t":"sequence","rows":[[name, seq], ...]}                 AUTOINCREMENT counters
  *   {"t":"end","tables":n,"rows":n}
  * Values: null, text as a JSON string, integer {"i":"<decimal>"} (exact beyond 2^53), real
- * {"f":"<%.17g>"} (exact, including Inf; an integral REAL stays REAL), blob {"b":"<base64>"}. D1 returns
+ * {"f":"<shortest round-trip decimal>" | "Inf" | "-Inf"} (exact; an integral REAL stays REAL), blob {"b":"<base64>"}. D1 returns
  * integers as JS numbers and Inf as null, so the SELECT converts in SQL before they cross.
  * Virtual tables (FTS5) are dumped through the table itself, never their shadow tables;
  * external-content FTS tables are rebuilt on restore instead.
@@ -81,7 +81,9 @@ function selectList(columns: string[]): string {
   return columns
     .map((c, i) => {
       const q = quoteIdent(c);
-      return `typeof(${q}) AS "t${i}", CASE typeof(${q}) WHEN 'integer' THEN CAST(${q} AS TEXT) WHEN 'real' THEN printf('%.17g', ${q}) WHEN 'blob' THEN hex(${q}) ELSE ${q} END AS "v${i}"`;
+      // A finite REAL crosses as the double itself (SQLite's printf keeps only 16 digits, so
+      // '%.17g' text loses some values); ±Inf, which D1 returns as null, as text.
+      return `typeof(${q}) AS "t${i}", CASE typeof(${q}) WHEN 'integer' THEN CAST(${q} AS TEXT) WHEN 'real' THEN CASE WHEN abs(${q}) = 9e999 THEN printf('%.17g', ${q}) ELSE ${q} END WHEN 'blob' THEN hex(${q}) ELSE ${q} END AS "v${i}"`;
     })
     .join(", ");
 }
@@ -93,6 +95,7 @@ export function encodeValue(type: unknown, value: unknown): DumpValue {
     case "integer":
       return { i: String(value) };
     case "real":
+      // JS prints the shortest text that reads back as the same double.
       return { f: String(value) };
     case "blob":
       return { b: toBase64(fromHex(String(value ?? ""))) };

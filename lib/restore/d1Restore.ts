@@ -3,218 +3,210 @@
  * indexes, views and triggers (so triggers do not fire on restored rows), then AUTOINCREMENT
  * counters and FTS rebuilds. Values are bound with the type they had: integers and reals are
  * cast from their exact text, BLOBs bound as bytes.
- * Sinks: a D1 binding (Worker, Miniflare, `wrangler dev` state) or a SQL file for
- * `wrangler d1 execute <db> --remote --file`.
+ * Into a live table (skip, overwrite) rows are upserted, never deleted and re-inserted, and the
+ * table's triggers are paused (d1Guards.ts). The report counts rows actually written and, for a
+ * live target, what each restored table holds afterwards.
+ * Sinks (d1Sinks.ts): a D1 binding, or a SQL file for `wrangler d1 execute --remote --file`.
  */
-import { createWriteStream, existsSync } from "node:fs";
-import { fromBase64, toHex } from "../format/bytes";
-import { quoteIdent, type DumpValue, type SchemaObject } from "../backup/d1Dump";
+import type { DumpValue, SchemaObject } from "../backup/d1Dump";
+import { onCleanup } from "../process/cleanup";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import { chosenTables, cascadeCondition, pauseTriggers, referencingTables, refuseCascade, scriptGuards, type TriggerPause } from "./d1Guards";
+import type { D1Sink } from "./d1Sinks";
+import { insertStmt, MAX_PARAMS, plain, sequenceStmts, type Stmt, type TableShape } from "./d1Statements";
+import { paramsOf } from "./d1Values";
 
-export interface Stmt {
-  readonly sql: string;
-  readonly params: unknown[];
-  /** The same statement with values inlined (for SQL files). */
-  readonly literal: string;
-}
+export { bindingSink, sqlFileSink, type D1Like, type D1Sink } from "./d1Sinks";
+export { insertStmt, type Stmt } from "./d1Statements";
 
-export interface D1Sink {
-  readonly label: string;
-  /** User tables, views, indexes and triggers present in the target. */
-  objects(): Promise<Array<{ type: string; name: string }>>;
-  execute(stmts: readonly Stmt[]): Promise<void>;
-  close?(): Promise<void>;
-}
-
-/** Statements per D1 batch, and bound parameters per statement (D1 allows 100). */
+/** Statements per D1 batch. */
 const BATCH = 100;
-const MAX_PARAMS = 100;
 const INTERNAL = /^(sqlite_|_cf_)/;
 
-function literalOf(v: DumpValue): string {
-  if (v === null) return "NULL";
-  if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
-  if ("i" in v) return v.i;
-  if ("f" in v) return v.f === "Inf" ? "9e999" : v.f === "-Inf" ? "-9e999" : /[.eE]|nan|inf/i.test(v.f) ? v.f : `${v.f}.0`;
-  return `X'${toHex(fromBase64(v.b))}'`;
+export interface D1RestoreReport extends RestoreReport {
+  /** Rows each restored table holds after the restore (live targets only). */
+  readonly inTarget?: Record<string, number>;
 }
 
-function bound(v: DumpValue): { expr: string; param?: unknown } {
-  if (v === null) return { expr: "NULL" };
-  if (typeof v === "string") return { expr: "?", param: v };
-  if ("i" in v) return { expr: "CAST(? AS INTEGER)", param: v.i };
-  if ("f" in v) return { expr: "CAST(? AS REAL)", param: v.f === "Inf" ? "9e999" : v.f === "-Inf" ? "-9e999" : v.f };
-  return { expr: "?", param: fromBase64(v.b) };
+interface TableLine extends TableShape {
+  t: "table";
+  dataFrom: "table" | "external-content" | "contentless";
 }
-
-/** One INSERT for several rows of a table (as many as fit in D1's parameter limit). */
-export function insertStmt(table: string, columns: readonly string[], rows: ReadonlyArray<readonly DumpValue[]>, verb: string): Stmt {
-  const head = `${verb} INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) VALUES`;
-  const bounds = rows.map((row) => row.map(bound));
-  const literal = `${head} ${rows.map((row) => `(${row.map(literalOf).join(", ")})`).join(", ")};`;
-  const params = bounds.flatMap((parts) => parts.filter((p) => "param" in p).map((p) => p.param));
-  // A row too wide for D1's parameter limit goes in as literals.
-  if (params.length > MAX_PARAMS) return { sql: literal.slice(0, -1), params: [], literal };
-  return {
-    sql: `${head} ${bounds.map((parts) => `(${parts.map((p) => p.expr).join(", ")})`).join(", ")}`,
-    params,
-    literal,
-  };
-}
-
-const paramsOf = (row: readonly DumpValue[]) => row.filter((v) => v !== null).length;
-
-const plain = (sql: string): Stmt => ({ sql, params: [], literal: `${sql};` });
 
 function ifNotExists(o: SchemaObject): string {
   return o.sql.replace(/^CREATE\s+(UNIQUE\s+)?(TEMP\s+|TEMPORARY\s+)?(VIRTUAL\s+)?(TABLE|INDEX|VIEW|TRIGGER)\s+(?!IF\s+NOT\s+EXISTS)/i, (m) => `${m}IF NOT EXISTS `);
 }
 
-interface TableLine {
-  t: "table";
-  name: string;
-  columns: string[];
-  virtual: boolean;
-  dataFrom: "table" | "external-content" | "contentless";
-}
+const createSql = (o: SchemaObject, opts: RestoreOptions) => plain(opts.mode === "fail" || opts.mode === "clear" ? o.sql : ifNotExists(o));
 
-/** After the rows: indexes, views and triggers, the AUTOINCREMENT counters, FTS rebuilds. */
-function afterRows(ddl: SchemaObject[], objects: SchemaObject[], sequences: Array<[string, string]>, o: RestoreOptions, wanted: (t: string) => boolean): Stmt[] {
-  const out = ddl.map((t) => plain(o.mode === "fail" || o.mode === "clear" ? t.sql : ifNotExists(t)));
-  for (const [name, seq] of sequences) {
-    if (!wanted(name)) continue;
-    // sqlite_sequence has no key on name: replace the row the restored inserts created.
-    out.push({ sql: "DELETE FROM sqlite_sequence WHERE name = ?", params: [name], literal: `DELETE FROM sqlite_sequence WHERE name = ${literalOf(name)};` });
-    out.push({
-      sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))",
-      params: [name, seq],
-      literal: `INSERT INTO sqlite_sequence (name, seq) VALUES (${literalOf(name)}, ${seq});`,
-    });
-  }
+/** After the rows: paused triggers back, indexes, views and triggers, counters, FTS rebuilds. */
+function afterRows(ddl: SchemaObject[], objects: SchemaObject[], sequences: Array<[string, string]>, o: RestoreOptions, wanted: (t: string) => boolean, pause: TriggerPause): Stmt[] {
+  const out = [...pause.after, ...ddl.map((t) => createSql(t, o))];
+  for (const [name, seq] of sequences) if (wanted(name)) out.push(...sequenceStmts(name, seq));
   for (const t of objects.filter((x) => x.type === "table" && /USING\s+fts\d/i.test(x.sql) && /content\s*=\s*'[^']+'/i.test(x.sql) && wanted(x.name))) {
-    out.push(plain(`INSERT INTO ${quoteIdent(t.name)}(${quoteIdent(t.name)}) VALUES('rebuild')`));
+    out.push(plain(`INSERT INTO "${t.name.replace(/"/g, '""')}"("${t.name.replace(/"/g, '""')}") VALUES('rebuild')`));
   }
   return out;
 }
 
-export async function restoreD1(lines: AsyncIterable<unknown>, sink: D1Sink, o: RestoreOptions): Promise<RestoreReport> {
-  const verb = o.mode === "skip" ? "INSERT OR IGNORE" : o.mode === "overwrite" ? "INSERT OR REPLACE" : "INSERT";
-  const details: Record<string, number> = {};
-  let objects: SchemaObject[] = [];
-  let current: TableLine | null = null;
-  let pending: Stmt[] = [];
-  let rows: Array<readonly DumpValue[]> = [];
-  let rowParams = 0;
-  let restored = 0;
-  const wanted = (table: string) => !o.only || o.only === table;
-  const flushRows = () => {
-    if (rows.length && current) pending.push(insertStmt(current.name, current.columns, rows, verb));
-    rows = [];
-    rowParams = 0;
-  };
-  const flush = async () => {
-    flushRows();
-    if (pending.length && !o.validateOnly) await sink.execute([plain("PRAGMA defer_foreign_keys = ON"), ...pending]);
-    pending = [];
-  };
-  const queue = async (s: Stmt) => {
-    pending.push(s);
-    if (pending.length >= BATCH) await flush();
-  };
-  const ddl = (types: string[]) => objects.filter((x) => types.includes(x.type) && wanted(x.tbl_name));
-
-  for await (const raw of lines) {
-    const line = raw as Record<string, unknown>;
-    if (line.t === "schema") {
-      objects = line.objects as SchemaObject[];
-      if (o.only && !objects.some((x) => x.type === "table" && x.name === o.only)) throw new RestoreRefusedError(`--only ${o.only}: the backup has no table of that name`);
-      await prepareTarget(sink, objects, o);
-      for (const t of ddl(["table"])) await queue(plain(o.mode === "fail" || o.mode === "clear" ? t.sql : ifNotExists(t)));
-      await flush();
-    } else if (line.t === "table") {
-      flushRows();
-      current = line as unknown as TableLine;
-      details[current.name] ??= 0;
-    } else if (line.r && current && wanted(current.name) && current.dataFrom === "table") {
-      const row = line.r as DumpValue[];
-      if (rows.length && rowParams + paramsOf(row) > MAX_PARAMS) {
-        flushRows();
-        if (pending.length >= BATCH) await flush();
-      }
-      rows.push(row);
-      rowParams += paramsOf(row);
-      details[current.name] = (details[current.name] ?? 0) + 1;
-      restored++;
-      if (restored % 500 === 0) o.onProgress?.(restored);
-    } else if (line.t === "sequence") {
-      await flush();
-      for (const stmt of afterRows(ddl(["index", "view", "trigger"]), objects, line.rows as Array<[string, string]>, o, wanted)) await queue(stmt);
-      await flush();
-    } else if (line.t === "end") {
-      await flush();
-    }
+/** Restores a dump into a sink; on success the sink is closed, on failure aborted. */
+export async function restoreD1(lines: AsyncIterable<unknown>, sink: D1Sink, o: RestoreOptions): Promise<D1RestoreReport> {
+  const run = new D1Run(sink, o);
+  try {
+    const report = await run.consume(lines);
+    await sink.close?.();
+    return report;
+  } catch (err) {
+    await run.resumeTriggers();
+    await sink.abort?.();
+    throw err;
   }
-  await flush();
-  o.onProgress?.(restored);
-  return { restored, skipped: 0, details, validateOnly: o.validateOnly };
 }
 
-/** Applies the mode to the target before anything is written. */
-async function prepareTarget(sink: D1Sink, objects: readonly SchemaObject[], o: RestoreOptions): Promise<void> {
-  const present = (await sink.objects()).filter((x) => !INTERNAL.test(x.name));
-  const mine = new Set(objects.filter((x) => !o.only || x.tbl_name === o.only).map((x) => x.name));
-  const clash = o.only ? present.filter((x) => mine.has(x.name)) : present;
-  if (o.mode === "fail" && clash.length) {
-    throw new RestoreRefusedError(
-      `${sink.label} already holds ${clash.length} object(s) (${clash.slice(0, 5).map((x) => `${x.type} ${x.name}`).join(", ")}${clash.length > 5 ? ", ..." : ""}); ` +
-        "refusing to overwrite. Restore into an empty database, or choose --mode skip, overwrite or clear.",
-    );
+class D1Run {
+  private objects: SchemaObject[] = [];
+  private chosen: Set<string> | null = null;
+  private current: TableLine | null = null;
+  private pending: Stmt[] = [];
+  private rows: Array<readonly DumpValue[]> = [];
+  private rowParams = 0;
+  private sent: Record<string, number> = {};
+  private before: Record<string, number> = {};
+  private pause: TriggerPause = { before: [], after: [], names: [] };
+  private paused: (() => void) | null = null;
+  /** Tables the target held before the restore. */
+  private present = new Set<string>();
+
+  constructor(
+    private readonly sink: D1Sink,
+    private readonly o: RestoreOptions,
+  ) {}
+
+  private wanted = (table: string) => !this.chosen || this.chosen.has(table);
+  private ddl = (types: string[]) => this.objects.filter((x) => types.includes(x.type) && this.wanted(x.tbl_name));
+
+  async consume(lines: AsyncIterable<unknown>): Promise<D1RestoreReport> {
+    let total = 0;
+    for await (const raw of lines) {
+      const line = raw as Record<string, unknown>;
+      if (line.t === "schema") await this.start(line.objects as SchemaObject[]);
+      else if (line.t === "table") await this.table(line as unknown as TableLine);
+      else if (line.r && this.current && this.wanted(this.current.name) && this.current.dataFrom === "table") {
+        await this.row(line.r as DumpValue[]);
+        if (++total % 500 === 0) this.o.onProgress?.(total);
+      } else if (line.t === "sequence") {
+        await this.flush();
+        for (const stmt of afterRows(this.ddl(["index", "view", "trigger"]), this.objects, line.rows as Array<[string, string]>, this.o, this.wanted, this.pause)) await this.queue(stmt);
+        await this.flush();
+        this.paused?.();
+        this.paused = null;
+      } else if (line.t === "end") await this.flush();
+    }
+    await this.flush();
+    this.o.onProgress?.(total);
+    return this.report(total);
   }
-  if (o.mode === "clear" && !o.validateOnly) {
+
+  private async start(objects: SchemaObject[]): Promise<void> {
+    this.objects = objects;
+    this.chosen = chosenTables(this.o.only, objects);
+    for (const t of objects.filter((x) => x.type === "table" && this.wanted(x.name))) this.sent[t.name] = 0;
+    await this.prepareTarget();
+    if (this.o.validateOnly) return;
+    const inspect = this.sink.inspect;
+    if (inspect) this.present = new Set((await inspect.objects()).filter((x) => x.type === "table").map((x) => x.name));
+    if (inspect && this.o.mode === "skip") for (const t of Object.keys(this.sent)) this.before[t] = this.present.has(t) ? await inspect.count(t) : 0;
+    this.pause = await pauseTriggers(this.sink, new Set(Object.keys(this.sent)), objects, this.o);
+    for (const s of this.pause.before) await this.queue(s);
+    if (this.pause.after.length) this.paused = onCleanup(`recreate the paused triggers of ${this.sink.label}`, () => this.sink.execute(this.pause.after));
+    for (const t of this.ddl(["table"])) await this.queue(createSql(t, this.o));
+    await this.flush();
+  }
+
+  private async table(t: TableLine): Promise<void> {
+    this.flushRows();
+    // Upserts name the key the target's table has (older dumps do not carry it).
+    const inspect = this.sink.inspect;
+    const live = inspect && this.o.mode === "overwrite" && !t.virtual && this.wanted(t.name) && this.present.has(t.name);
+    this.current = live ? { ...t, pkColumns: await inspect.primaryKey(t.name) } : t;
+  }
+
+  private async row(row: DumpValue[]): Promise<void> {
+    if (this.rows.length && this.rowParams + paramsOf(row) > MAX_PARAMS) {
+      this.flushRows();
+      if (this.pending.length >= BATCH) await this.flush();
+    }
+    this.rows.push(row);
+    this.rowParams += paramsOf(row);
+    const name = (this.current as TableLine).name;
+    this.sent[name] = (this.sent[name] ?? 0) + 1;
+  }
+
+  private flushRows(): void {
+    if (this.rows.length && this.current) this.pending.push(insertStmt(this.current, this.rows, this.o.mode));
+    this.rows = [];
+    this.rowParams = 0;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushRows();
+    if (this.pending.length && !this.o.validateOnly) await this.sink.execute([plain("PRAGMA defer_foreign_keys = ON"), ...this.pending]);
+    this.pending = [];
+  }
+
+  private async queue(s: Stmt): Promise<void> {
+    this.pending.push(s);
+    if (this.pending.length >= BATCH) await this.flush();
+  }
+
+  /** After a failure: the target's paused triggers are recreated (best effort, said if not). */
+  async resumeTriggers(): Promise<void> {
+    if (!this.paused) return;
+    this.paused();
+    this.paused = null;
+    try {
+      await this.sink.execute(this.pause.after);
+    } catch (err) {
+      throw new RestoreRefusedError(`the restore failed and the paused triggers ${this.pause.names.join(", ")} of ${this.sink.label} could not be recreated (${(err as Error).message}); recreate them from the backup's schema`);
+    }
+  }
+
+  /** Applies the mode to the target before anything is written. */
+  private async prepareTarget(): Promise<void> {
+    const { sink, o, objects, chosen } = this;
+    const present = sink.inspect ? (await sink.inspect.objects()).filter((x) => !INTERNAL.test(x.name)) : [];
+    const mine = new Set(objects.filter((x) => this.wanted(x.tbl_name)).map((x) => x.name));
+    const clash = chosen ? present.filter((x) => mine.has(x.name)) : present;
+    if (o.mode === "fail" && clash.length) {
+      throw new RestoreRefusedError(
+        `${sink.label} already holds ${clash.length} object(s) (${clash.slice(0, 5).map((x) => `${x.type} ${x.name}`).join(", ")}${clash.length > 5 ? ", ..." : ""}); ` +
+          "refusing to overwrite. Restore into an empty database, or choose --mode skip, overwrite or clear.",
+      );
+    }
+    if (o.mode !== "clear") return;
+    if (chosen) refuseCascade(await referencingTables(sink, chosen, objects), chosen, sink.label);
+    if (o.validateOnly) return;
     const order = ["trigger", "view", "index", "table"];
     // What is there, plus (for sinks that cannot look, like a SQL file) what the backup creates.
     const names = new Set(clash.map((x) => x.name));
-    const ours = objects.filter((x) => (!o.only || x.tbl_name === o.only) && !names.has(x.name));
+    const ours = objects.filter((x) => this.wanted(x.tbl_name) && !names.has(x.name));
     const drops = [...clash, ...ours]
       .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
       .filter((x) => order.includes(x.type))
-      .map((x) => plain(`DROP ${x.type.toUpperCase()} IF EXISTS ${quoteIdent(x.name)}`));
-    if (drops.length) await sink.execute([plain("PRAGMA defer_foreign_keys = ON"), ...drops]);
+      .map((x) => plain(`DROP ${x.type.toUpperCase()} IF EXISTS "${x.name.replace(/"/g, '""')}"`));
+    const guards = chosen && !sink.inspect ? scriptGuards([{ reason: `tables of the target that are not restored reference ${[...chosen].join(", ")}; clearing would delete their rows (name them in --only)`, condition: cascadeCondition(chosen) }]) : [];
+    if (drops.length) await sink.execute([plain("PRAGMA defer_foreign_keys = ON"), ...guards, ...drops]);
   }
-}
 
-/** A D1 database through its binding API (Worker binding, Miniflare, wrangler dev state). */
-export interface D1Like {
-  prepare(sql: string): { bind(...values: unknown[]): { all(): Promise<{ results: unknown[] }> } };
-  batch(stmts: unknown[]): Promise<unknown>;
-}
-
-export function bindingSink(db: D1Like, label: string): D1Sink {
-  return {
-    label,
-    objects: async () =>
-      ((await db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").bind().all()).results as Array<{ type: string; name: string }>).filter(
-        (x) => !/^(sqlite_autoindex_)/.test(x.name),
-      ),
-    execute: async (stmts) => {
-      await db.batch(stmts.map((s) => db.prepare(s.sql).bind(...s.params)));
-    },
-  };
-}
-
-/** A SQL script for `wrangler d1 execute <db> --remote --file <path>`. */
-export function sqlFileSink(file: string, mode: RestoreOptions["mode"]): D1Sink {
-  if (mode === "fail" && existsSync(file)) throw new RestoreRefusedError(`${file} exists; refusing to overwrite it (choose --mode overwrite)`);
-  let out: ReturnType<typeof createWriteStream> | null = null;
-  const write = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      out ??= createWriteStream(file);
-      out.write(text, (err) => (err ? reject(err) : resolve()));
-    });
-  return {
-    label: file,
-    objects: async () => [],
-    execute: async (stmts) => write(`${stmts.map((s) => s.literal).join("\n")}\n`),
-    close: () => new Promise((resolve) => (out ? out.end(() => resolve()) : resolve())),
-  };
+  private async report(total: number): Promise<D1RestoreReport> {
+    const inspect = this.sink.inspect;
+    const live = inspect && !this.o.validateOnly;
+    const inTarget: Record<string, number> = {};
+    if (live) for (const t of Object.keys(this.sent)) inTarget[t] = await inspect.count(t);
+    // Into live tables, skip writes only what is missing: what was written is what was added.
+    const details: Record<string, number> = {};
+    for (const [t, n] of Object.entries(this.sent)) details[t] = live && this.o.mode === "skip" ? Math.min(n, Math.max(0, (inTarget[t] ?? 0) - (this.before[t] ?? 0))) : n;
+    const restored = Object.values(details).reduce((a, b) => a + b, 0);
+    return { restored, skipped: total - restored, details, validateOnly: this.o.validateOnly, ...(live ? { inTarget } : {}) };
+  }
 }

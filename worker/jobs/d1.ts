@@ -36,6 +36,8 @@ const tableLine = (t: DumpTable, continued = false) => ({
   t: "table",
   name: t.name,
   columns: t.columns,
+  // The row key, so an overwrite restore into a SQL file upserts on it.
+  pkColumns: t.pkColumns,
   virtual: t.virtual,
   dataFrom: t.dataFrom,
   ...(continued ? { continued: true } : {}),

@@ -1,0 +1,114 @@
+/**
+ * Where a D1 restore writes: a D1 binding (Worker, Miniflare, `wrangler dev` state), which
+ * can be inspected before anything is written, or a SQL script for
+ * `wrangler d1 execute <db> --remote --file`, which cannot (its guards run in the script).
+ */
+import { createWriteStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { quoteIdent } from "../backup/d1Dump";
+import { cleanupPath } from "../process/cleanup";
+import { RestoreRefusedError, type RestoreMode } from "./modes";
+import { RestoreInputError } from "./resolve";
+import type { Stmt } from "./d1Statements";
+
+export interface TargetObject {
+  readonly type: string;
+  readonly name: string;
+  readonly tbl_name: string;
+  readonly sql: string | null;
+}
+
+/** What a restore can learn of a live target before it writes. */
+export interface TargetInspector {
+  /** User tables, views, indexes and triggers. */
+  objects(): Promise<TargetObject[]>;
+  /** Tables `table`'s foreign keys reference. */
+  parents(table: string): Promise<string[]>;
+  count(table: string): Promise<number>;
+  /** The table's primary key columns in the target ([] for a rowid table without one). */
+  primaryKey(table: string): Promise<string[]>;
+}
+
+export interface D1Sink {
+  readonly label: string;
+  /** Present for live targets; a SQL file knows nothing of the database it will run on. */
+  readonly inspect?: TargetInspector;
+  execute(stmts: readonly Stmt[]): Promise<void>;
+  /** Finishes the target (a file is put in place); idempotent. */
+  close?(): Promise<void>;
+  /** The restore failed: leave no partial target behind (a file is removed). */
+  abort?(): Promise<void>;
+}
+
+/** A D1 database through its binding API (Worker binding, Miniflare, wrangler dev state). */
+export interface D1Like {
+  prepare(sql: string): { bind(...values: unknown[]): { all(): Promise<{ results: unknown[] }> } };
+  batch(stmts: unknown[]): Promise<unknown>;
+}
+
+const USER_OBJECTS = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'";
+
+export function bindingSink(db: D1Like, label: string): D1Sink {
+  const all = async (sql: string, ...params: unknown[]) => (await db.prepare(sql).bind(...params).all()).results as Array<Record<string, unknown>>;
+  return {
+    label,
+    inspect: {
+      objects: async () => (await all(USER_OBJECTS)) as unknown as TargetObject[],
+      parents: async (table) => (await all(`PRAGMA foreign_key_list(${quoteIdent(table)})`)).map((r) => String(r.table)),
+      primaryKey: async (table) =>
+        (await all(`PRAGMA table_info(${quoteIdent(table)})`))
+          .filter((c) => Number(c.pk) > 0)
+          .sort((a, b) => Number(a.pk) - Number(b.pk))
+          .map((c) => String(c.name)),
+      count: async (table) => Number((await all(`SELECT count(*) AS n FROM ${quoteIdent(table)}`))[0]?.n ?? 0),
+    },
+    execute: async (stmts) => {
+      await db.batch(stmts.map((s) => db.prepare(s.sql).bind(...s.params)));
+    },
+  };
+}
+
+/**
+ * A SQL script for `wrangler d1 execute <db> --remote --file <path>`. The script is a new
+ * artifact: an existing file is replaced only with --mode overwrite (`replaces` says so). It is
+ * written under a temporary name and renamed when complete, so a failed restore leaves none.
+ */
+export function sqlFileSink(file: string, mode: RestoreMode): D1Sink & { readonly replaces: boolean } {
+  const dir = path.dirname(path.resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
+  const replaces = existsSync(file);
+  if (replaces && statSync(file).isDirectory()) throw new RestoreInputError(`--to file:${file}: is a directory; name the .sql file to write`);
+  if (replaces && mode !== "overwrite") throw new RestoreRefusedError(`--to file:${file}: the file exists; refusing to replace it (choose another path, or --mode overwrite to replace the file)`);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.partial`);
+  let out: ReturnType<typeof createWriteStream> | null = null;
+  let forget: (() => void) | null = null;
+  let done = false;
+  const ended = () => new Promise<void>((resolve, reject) => (out ? out.end((err?: Error | null) => (err ? reject(err) : resolve())) : resolve()));
+  return {
+    label: `file:${file}`,
+    replaces,
+    execute: (stmts) =>
+      new Promise<void>((resolve, reject) => {
+        if (!out) {
+          // The script holds decrypted data: removed first on an interrupt.
+          forget = cleanupPath(temp, "sensitive");
+          out = createWriteStream(temp, { mode: 0o600 });
+        }
+        out.write(`${stmts.map((s) => s.literal).join("\n")}\n`, (err) => (err ? reject(err) : resolve()));
+      }),
+    close: async () => {
+      if (done) return;
+      done = true;
+      await ended();
+      if (out) renameSync(temp, file);
+      forget?.();
+    },
+    abort: async () => {
+      if (done) return;
+      done = true;
+      await ended().catch(() => undefined);
+      rmSync(temp, { force: true });
+      forget?.();
+    },
+  };
+}
