@@ -13,8 +13,9 @@ import { manifestKey, STATE_PREFIX } from "../../lib/format/layout";
 import { BackupRunner, findAsset, TamperedStateError } from "../../worker/engine/runner";
 import { destinations } from "../../worker/engine/destinations";
 import { runWatchdog } from "../../worker/watchdog";
+import type { StepMessage } from "../../worker/env";
 import { backupNow, latest, master, testEnv } from "./helpers";
-import { seedSessions } from "./seeds";
+import { seedSessions, seedUploads } from "./seeds";
 
 const T1 = new Date("2026-11-03T10:00:00Z");
 const T2 = new Date("2026-11-03T10:15:00Z");
@@ -77,5 +78,35 @@ describe("a tampered backup bucket", () => {
     await env.BACKUP_R2.put(stateKey, await d1State!.text());
     await expect(new BackupRunner(e).start(asset)).rejects.toThrow(/sealed for "job:d1\/app-db"/);
     expect((await backupNow(e, "kv/sessions")).outcomes.at(-1)).toBe("replicated");
+  });
+  it("a manifest planted at an in-progress backup's key is not adopted as its commit: the job is abandoned", async () => {
+    const e = testEnv({ limits: { opsPerStep: 4 } }); // 10 keys: several steps
+    const asset = findAsset(e.BACKUP_PLAN, "kv/sessions");
+    const queue: StepMessage[] = [];
+    const runner = new BackupRunner(e, { now: () => new Date(T2.getTime() + 3600_000), enqueue: async (m) => void queue.push(m) });
+    await runner.start(asset);
+    await runner.continue(queue.shift() as StepMessage);
+    // The writer token lists the new backup's prefix and plants an old genuine manifest there.
+    const pending = queue[0] as StepMessage;
+    const prefix = `daily/kv/sessions/${pending.backupId}/`;
+    const { manifest: old } = await latest(e, "kv/sessions");
+    await env.BACKUP_R2.put(`${prefix}manifest.json`, JSON.stringify(old));
+    await expect(runner.continue(pending)).rejects.toThrow(/abandoned: the object at its manifest key is not its manifest .*belongs at/);
+    expect(await env.BACKUP_R2.head(`${STATE_PREFIX}jobs/kv/sessions.json`)).toBeNull();
+    // The pointer still names the genuine newest backup, not the planted one.
+    expect((await latest(e, "kv/sessions")).manifest.backupId).toBe(old.backupId);
+  });
+
+  it("an edited previous R2 manifest is not trusted for reuse: the next backup copies everything", async () => {
+    await seedUploads(env.R2_USER_UPLOADS);
+    const e = testEnv();
+    await backupNow(e, "r2/user-uploads", { now: () => new Date("2026-11-20T10:00:00Z") });
+    const first = await latest(e, "r2/user-uploads");
+    // Any edit breaks the MAC; this one keeps the inventory, so only verification tells it apart.
+    await env.BACKUP_R2.put(first.key, JSON.stringify({ ...first.manifest, details: { ...first.manifest.details, edited: true } }));
+    await backupNow(e, "r2/user-uploads", { now: () => new Date("2026-11-20T11:00:00Z") });
+    const second = await latest(e, "r2/user-uploads");
+    expect(second.manifest.counts).toMatchObject({ objects: 5, copied: 5, reused: 0 });
+    expect(second.manifest.dependsOn).toEqual([]);
   });
 });

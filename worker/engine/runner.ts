@@ -12,7 +12,7 @@ import { DEFAULT_CHUNK_SIZE } from "../../lib/format/artifactCipher";
 import { randomBytes, toHex } from "../../lib/format/bytes";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
 import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
-import { MANIFEST_FORMAT, signManifest, type Manifest } from "../../lib/format/manifest";
+import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type Manifest } from "../../lib/format/manifest";
 import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
 import { getText, type BackupStorage } from "../../lib/storage/types";
 import type { Env, StepMessage } from "../env";
@@ -175,12 +175,29 @@ export class BackupRunner {
     // A crash right after the manifest was written leaves the job state behind: the backup is
     // committed, so finish the bookkeeping instead of writing (and failing to overwrite) again.
     const key = manifestKey(state.tier, asset, state.backupId);
-    const committed = await readManifest(this.storage, key);
+    const committed = await this.committedManifest(asset, state, key);
     if (committed) {
       await this.afterCommit(asset, state, committed, key);
       return "committed";
     }
     return this.runStep(asset, state);
+  }
+
+  /**
+   * The manifest already at this backup's key, verified. Anything there that does not verify
+   * was planted by someone with write access to the bucket: the job is abandoned (its state
+   * deleted) and the failure alerts, rather than adopting it as this backup's commit.
+   */
+  private async committedManifest(asset: PlanAsset, state: JobState, key: string): Promise<Manifest | null> {
+    try {
+      const m = await readManifest(this.storage, key);
+      if (m) await verifyManifest(await this.master(), m, `${this.storage.label}/${key}`, key);
+      return m;
+    } catch (err) {
+      if (!(err instanceof ManifestError)) throw err;
+      await this.storage.delete(stateKey(asset));
+      throw new TamperedStateError(`backup ${state.backupId} of ${asset.kind}/${asset.name} abandoned: the object at its manifest key is not its manifest (${err.message})`);
+    }
   }
 
   private async runStep(asset: PlanAsset, state: JobState): Promise<StepOutcome> {

@@ -10,7 +10,7 @@ import { readManifest } from "../../lib/backup/catalog";
 import { compareUtf8 } from "../../lib/backup/kvRecords";
 import { reusable, type InventoryLine, type PackSegment } from "../../lib/backup/r2Records";
 import { manifestKey, parseObjectKey } from "../../lib/format/layout";
-import type { ArtifactEntry, ManifestRef } from "../../lib/format/manifest";
+import { verifyManifest, type ArtifactEntry, type ManifestRef } from "../../lib/format/manifest";
 import type { BackupJob, JobContext } from "../engine/job";
 import { linesUpTo, START, type IndexPosition } from "./orderedIndex";
 
@@ -136,7 +136,9 @@ async function copyStep(ctx: JobContext, src: R2Bucket, d: Details, g: Progress,
 export const r2Job: BackupJob<Cursor, Details> = {
   async start(ctx) {
     const prevKey = ctx.previous?.latest.key;
-    const prev = prevKey ? await readManifest(ctx.storage, prevKey) : null;
+    // The previous inventory decides what is copied again: only a verified manifest may say so
+    // (an edited or planted one starts a full mirror instead).
+    const prev = prevKey ? await readManifest(ctx.storage, prevKey).then(async (m) => (m && (await verifyManifest(ctx.master, m, prevKey, prevKey).then(() => true, () => false)) ? m : null), () => null) : null;
     return {
       cursor: { after: null, prev: START, pending: null },
       mode: "mirror",
