@@ -4,6 +4,8 @@
  * The path is the config key as `pulumi config set --path` spells it.
  */
 import type { z } from "zod";
+import { closest } from "./didYouMean";
+import { knownKeysAt } from "./schemaKeys";
 
 export const CONFIG_NAMESPACE = "drposture";
 
@@ -37,6 +39,15 @@ function describeType(value: unknown): string {
   return `${typeof value} ${show(value)}`;
 }
 
+/** An unknown key: named, with the likely intended key and the keys allowed there. */
+function unknownKey(path: ReadonlyArray<PropertyKey>, key: string): string {
+  const parent = path.length === 0 ? `${CONFIG_NAMESPACE}:` : `${configPath(path)}.`;
+  const known = knownKeysAt(path) ?? [];
+  const guess = closest(key, known);
+  const hint = guess ? ` (did you mean ${parent}${guess}?)` : "";
+  return `${parent}${key}: unknown key${hint}; known keys: ${known.join(", ") || "none"}`;
+}
+
 export function formatIssue(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   const where = configPath(issue.path);
@@ -56,10 +67,8 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
       return `${where}: must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}, got ${describeType(input)}`;
     case "invalid_value":
       return `${where}: must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${show(input)}`;
-    case "unrecognized_keys": {
-      const parent = issue.path.length === 0 ? `${CONFIG_NAMESPACE}:` : `${where}.`;
-      return issue.keys.map((k) => `${parent}${k}: unknown key (check the spelling against the config reference)`).join("\n");
-    }
+    case "unrecognized_keys":
+      return issue.keys.map((k) => unknownKey(issue.path, k)).join("\n");
     case "invalid_format":
       return `${where}: ${issue.message.startsWith("must") ? issue.message : `must be a valid ${issue.format}`}, got ${show(input)}`;
     default:
