@@ -1,11 +1,11 @@
 /**
- * Bad stack config as an operator meets it: every command that loads a stack (posture, runbook,
- * drill, backup postgres) refuses it with exit 2, the config path and what is allowed, and
+ * Bad stack config as an operator meets it: every command that loads a stack (posture, check,
+ * runbook, drill, backup postgres) refuses it with exit 2, the config path and what is allowed, and
  * writes nothing. Covers unknown top-level `drposture:` keys (once silently ignored) and names
  * that reach commands, object keys and resource names (once unvalidated: `$(touch ...)` reached
  * the runbook).
  */
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,11 +26,14 @@ function stackFile(stack: string, edit: (config: Record<string, any>) => void): 
 beforeAll(() => {
   dir = mkdtempSync(path.join(tmpdir(), "drposture-stackcfg-"));
   copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  // `check` runs the program itself: the project's, through a link (modules resolve from ROOT).
+  symlinkSync(path.join(ROOT, "index.ts"), path.join(dir, "index.ts"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const loaders: Array<[string, (stack: string) => string[]]> = [
   ["posture", (s) => ["posture", "--cwd", dir, "--stack", s]],
+  ["check", (s) => ["check", "--cwd", dir, "--stack", s, "--policy-config", path.join(ROOT, "policies", "config", "prod.json")]],
   ["runbook", (s) => ["runbook", "--cwd", dir, "--stack", s, "--out", path.join(dir, `runbook-${s}.md`)]],
   ["drill", (s) => ["drill", "--cwd", dir, "--stack", s, "--report", path.join(dir, `report-${s}`)]],
   ["backup postgres", (s) => ["backup", "postgres", "--cwd", dir, "--stack", s, "--url", "postgres://nobody@127.0.0.1:1/x", "--store", path.join(dir, `store-${s}`)]],
