@@ -114,6 +114,8 @@ export function reconcilePolicyConfig(info: PackInfo, file: PolicyConfigFile, fi
     const guess = closest(name, known);
     problems.push(`${name}: no such policy in pack ${info.name}${guess ? ` (did you mean ${guess}?)` : ""}; policies: ${known.join(", ")}`);
   }
+  // Pulumi reads only an enforcement level from "all"; properties there would be ignored.
+  if (file.all && Object.keys(file.all.properties).length) problems.push(`all: takes only an enforcement level, got properties ${Object.keys(file.all.properties).join(", ")}`);
   const all = file.all?.enforcementLevel;
   const out: ReconciledConfig = {};
   for (const p of info.policies) {

@@ -42,6 +42,7 @@ describe("check --policy-config", () => {
       "backup-frequency-meets-rpo": { maxRpoMinutes: { d1: 60, kv: 60, r2: 60, neon: 1440, d2: 5 }, assetMaxRpoMinutes: { "kv/../x": 5 } },
       "copies-in-two-providers": { forbiddenRegions: ["us-east-1", 7] },
       "neon-restore-windw": { minDays: 14 },
+      all: { enforcementLevel: "mandatory", minDays: 30 },
     });
     const r = await check(["--policy-config", file]);
     expect(r.code, r.stderr).toBe(2);
@@ -58,6 +59,7 @@ describe("check --policy-config", () => {
       "backup-frequency-meets-rpo: assetMaxRpoMinutes.kv/../x: property name not allowed: must match ^(d1|kv|r2|neon)/[a-z][a-z0-9-]{0,39}$",
       "copies-in-two-providers: forbiddenRegions[1]: must be a string, got number 7",
       "neon-restore-windw: no such policy in pack drposture (did you mean neon-restore-window?); policies: ",
+      "all: takes only an enforcement level, got properties minDays",
     ]) {
       expect(r.stderr).toContain(line);
     }
