@@ -1,5 +1,6 @@
 /** `drposture check`: the policy pack against a stack, offline. */
 import type { Command } from "commander";
+import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "./common";
 import type { CheckResult } from "../../lib/policy/check";
@@ -26,6 +27,17 @@ export function printCheck(r: CheckResult, out: NodeJS.WritableStream = process.
   out.write(`\n${mandatory} mandatory, ${r.violations.length - mandatory} advisory violation(s).\n`);
 }
 
+/** The pack directory must hold a policy pack whose runner resolves, else a usage error. */
+function assertPolicyPack(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--policy-pack ${dir}: no such directory`, EXIT.usage);
+  if (!existsSync(path.join(dir, "PulumiPolicy.yaml"))) throw new CliError(`--policy-pack ${dir}: not a policy pack (no PulumiPolicy.yaml)`, EXIT.usage);
+  try {
+    require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [dir] });
+  } catch {
+    throw new CliError(`--policy-pack ${dir}: its dependencies are not installed (no @pulumi/pulumi; run npm install there)`, EXIT.usage);
+  }
+}
+
 export function registerCheck(program: Command): void {
   program
     .command("check")
@@ -39,6 +51,7 @@ export function registerCheck(program: Command): void {
       // Loaded here, not at start-up: it pulls in @pulumi/pulumi, and the policy pack process
       // should be spawned before that cost is paid.
       const { ProgramError, runCheck } = require("../../lib/policy/check") as typeof import("../../lib/policy/check");
+      assertPolicyPack(path.resolve(opts.policyPack));
       let result: CheckResult;
       try {
         result = await runCheck({ cwd: path.resolve(opts.cwd), stack: opts.stack, packDir: path.resolve(opts.policyPack), ...(opts.policyConfig ? { policyConfig: path.resolve(opts.policyConfig) } : {}) });

@@ -9,8 +9,10 @@ export function loadStackPosture(cwd: string, stack: string): Posture {
   const { decodeRawConfig } = require("../../lib/posture/configKeys") as typeof import("../../lib/posture/configKeys");
   const { parsePosture } = require("../../lib/posture/model") as typeof import("../../lib/posture/model");
   const { readStackConfig } = require("../../lib/pulumi/stackConfig") as typeof import("../../lib/pulumi/stackConfig");
+  const { assertStackName } = require("../../lib/posture/stackName") as typeof import("../../lib/posture/stackName");
+  assertStackName(stack);
   const cfg = readStackConfig(cwd, stack);
-  return parsePosture(decodeRawConfig((k) => cfg.config[k]), stack);
+  return parsePosture(decodeRawConfig(cfg.config), stack);
 }
 
 export function registerPosture(program: Command): void {

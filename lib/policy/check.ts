@@ -9,7 +9,9 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Registration } from "../pulumi/registrations";
-import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel, type PackInfo } from "./policyPackHost";
+import { assertStackName } from "../posture/stackName";
+import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
+import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel } from "./policyPackHost";
 
 export interface Violation {
   readonly policy: string;
@@ -35,27 +37,6 @@ export interface CheckOptions {
   readonly packDir: string;
   /** Pack config file; default <packDir>/config/<stack>.json when it exists. */
   readonly policyConfig?: string;
-}
-
-type PolicyConfigFile = Record<string, string | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
-
-/** Config sent to the pack: each policy's schema defaults, overridden by the config file. */
-export function mergePolicyConfig(info: PackInfo, file: PolicyConfigFile): Record<string, { enforcementLevel: EnforcementLevel; properties: Record<string, unknown> }> {
-  const known = new Set(info.policies.map((p) => p.name));
-  for (const name of Object.keys(file)) {
-    if (name !== "all" && !known.has(name)) throw new ProgramError(`policy config names an unknown policy "${name}" (known: ${[...known].join(", ")})`);
-  }
-  const all = typeof file.all === "string" ? file.all : undefined;
-  const out: Record<string, { enforcementLevel: EnforcementLevel; properties: Record<string, unknown> }> = {};
-  for (const p of info.policies) {
-    const defaults = Object.fromEntries(Object.entries(p.configSchema?.properties ?? {}).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default]));
-    const entry = file[p.name];
-    const level = String((typeof entry === "string" ? entry : entry?.enforcementLevel) ?? all ?? p.enforcementLevel);
-    const { enforcementLevel: _lvl, ...props } = typeof entry === "object" && entry ? entry : {};
-    if (!(ENFORCEMENT_LEVELS as readonly string[]).includes(level)) throw new ProgramError(`policy ${p.name}: unknown enforcement level "${level}"`);
-    out[p.name] = { enforcementLevel: level as EnforcementLevel, properties: { ...defaults, ...props } };
-  }
-  return out;
 }
 
 function programEntry(cwd: string): string {
@@ -129,15 +110,10 @@ const trace =
     : () => undefined;
 
 export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
+  assertStackName(o.stack);
   const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
-  let fileConfig: PolicyConfigFile = {};
-  if (configFile) {
-    try {
-      fileConfig = JSON.parse(readFileSync(configFile, "utf8")) as PolicyConfigFile;
-    } catch (err) {
-      throw new ProgramError(`policy config ${configFile}: ${(err as Error).message}`);
-    }
-  }
+  // The file's shape is checked now; its values once the pack has said what its policies take.
+  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
   // Start the pack while the program runs: they are independent processes until analysis.
   const starting = PolicyPackHost.start(o.packDir);
   starting.then(() => trace("policy pack serving"), () => undefined);
@@ -158,7 +134,8 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
   const host = await starting;
   try {
     const info = await host.info();
-    await host.configure(mergePolicyConfig(info, fileConfig));
+    // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
+    await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
     const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
     await host.configureStack(project, o.stack);
     const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));

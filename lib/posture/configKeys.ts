@@ -42,12 +42,20 @@ export function configKeyInfo(): ConfigKeyInfo[] {
   });
 }
 
-/** Decodes the strings Pulumi passes for each key (structured values arrive as JSON). */
-export function decodeRawConfig(get: (fullKey: string) => string | undefined): Record<string, unknown> {
+/** Decodes the strings Pulumi passes for each key (structured values arrive as JSON). `config`
+ * is the whole stack config (every namespace). A `drposture:` key the schema does not know is
+ * passed through as it is, so that validation reports it (a typo must not fall back to a
+ * default) together with every other problem. */
+export function decodeRawConfig(config: Readonly<Record<string, string>>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  for (const [fullKey, value] of Object.entries(config)) {
+    const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
+    if (fullKey.startsWith(`${CONFIG_NAMESPACE}:`) && !known.has(key)) raw[key] = value;
+  }
   for (const info of configKeyInfo()) {
-    const value = get(`${CONFIG_NAMESPACE}:${info.key}`);
+    const value = config[`${CONFIG_NAMESPACE}:${info.key}`];
     if (value === undefined) continue;
     if (info.type === "object" || info.type === "array") {
       try {

@@ -4,6 +4,7 @@
  * nothing else restates an RPO, a retention or a lifecycle day count.
  */
 import { formatIssues, PostureConfigError } from "./errors";
+import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
 import { configSchema, type NeonPlan, type PostureConfig } from "./schema";
 
@@ -108,7 +109,10 @@ const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2:
  * Throws PostureConfigError listing every problem, each with its config path. */
 export function parsePosture(raw: Record<string, unknown>, stack: string): Posture {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new PostureConfigError(formatIssues(parsed.error.issues));
+  const problems = parsed.success ? [] : formatIssues(parsed.error.issues);
+  // The stack name names resources and appears in the runbook's commands.
+  if (!STACK_NAME.test(stack)) problems.unshift(`stack name ${JSON.stringify(stack)}: must be ${STACK_NAME_RULE}`);
+  if (!parsed.success || problems.length) throw new PostureConfigError(problems);
   return derivePosture(parsed.data, stack);
 }
 

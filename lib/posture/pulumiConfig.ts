@@ -23,7 +23,8 @@ export interface LoadedPosture {
 export function loadPostureFromStackConfig(): LoadedPosture {
   const read = (fullKey: string) => pulumi.runtime.getConfig(fullKey);
   try {
-    const raw = decodeRawConfig(read);
+    // The whole config, so that an unknown `drposture:` key is reported rather than ignored.
+    const raw = decodeRawConfig(pulumi.runtime.allConfig());
     const posture = parsePosture(raw, pulumi.getStack());
     const secret = (key: string) => {
       const value = read(`${CONFIG_NAMESPACE}:${key}`);

@@ -4,6 +4,7 @@
  * block and the README's config reference are generated from it (see configDocs.ts).
  */
 import { z } from "zod";
+import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
 
 /** Cron fires at most once a minute, but a backup needs time to run and commit; below 5 min
  * the schedule would overlap the previous run. */
@@ -29,12 +30,7 @@ export const R2_LOCATIONS = ["apac", "eeur", "enam", "weur", "wnam", "oc"] as co
 export const R2_JURISDICTIONS = ["default", "eu", "fedramp"] as const;
 export const WEBHOOK_FORMATS = ["generic", "slack", "discord", "pagerduty"] as const;
 
-const assetName = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,39}$/, {
-    error: "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter",
-  })
-  .meta({ description: "Logical asset name; used in backup object keys, alerts and the runbook." });
+const assetName = assetNameFormat.meta({ description: "Logical asset name; used in backup object keys, alerts and the runbook." });
 
 const rpoMinutes = z
   .number()
@@ -53,31 +49,21 @@ const assetTargets = {
   }),
 };
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, {
-  error: "must be an AWS region name such as us-east-1 or eu-central-1",
-});
-
 const describe = <T extends z.ZodType>(schema: T, description: string): T => schema.meta({ description });
 
 const d1Asset = z.strictObject({
   name: assetName,
-  databaseId: describe(z.uuid({ error: "must be the D1 database UUID (wrangler d1 list)" }), "D1 database UUID."),
+  databaseId: describe(d1DatabaseId, "D1 database UUID."),
   ...assetTargets,
 });
 const kvAsset = z.strictObject({
   name: assetName,
-  namespaceId: describe(
-    z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex KV namespace id (wrangler kv namespace list)" }),
-    "KV namespace id (32 hex characters).",
-  ),
+  namespaceId: describe(kvNamespaceId, "KV namespace id (32 hex characters)."),
   ...assetTargets,
 });
 const r2Asset = z.strictObject({
   name: assetName,
-  bucketName: describe(
-    z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a valid R2 bucket name (3-63 of a-z, 0-9, '-')" }),
-    "Source R2 bucket name.",
-  ),
+  bucketName: describe(r2BucketName, "Source R2 bucket name."),
   jurisdiction: describe(z.enum(R2_JURISDICTIONS).optional(), "Jurisdiction of the source bucket, if not default."),
   ...assetTargets,
 });
@@ -93,10 +79,7 @@ const configObject = z.strictObject({
   ),
   cloudflare: describe(
     z.strictObject({
-      accountId: describe(
-        z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex Cloudflare account id" }),
-        "Cloudflare account id (32 hex characters).",
-      ),
+      accountId: describe(hex32("32-hex Cloudflare account id"), "Cloudflare account id (32 hex characters)."),
     }),
     "Cloudflare account that owns the protected D1/KV/R2 resources and the backup Worker.",
   ),
@@ -118,15 +101,12 @@ const configObject = z.strictObject({
   neon: describe(
     z
       .strictObject({
-        projectId: describe(
-          z.string().regex(/^[a-z0-9-]{1,60}$/, { error: "must be the Neon project id (e.g. spring-example-302709)" }),
-          "Neon project id.",
+        projectId: describe(neonProjectId, "Neon project id."),
+        branchId: describe(neonBranchId, "Production branch id (snapshot schedule, point-in-time restores)."),
+        databaseName: describe(
+          neonDatabaseName.default("neondb"),
+          "Database dumped by the independent pg_dump backup; also the backup's asset name (neon/<databaseName>).",
         ),
-        branchId: describe(
-          z.string().regex(/^br-[a-z0-9-]{1,57}$/, { error: "must be the Neon branch id (br-...)" }),
-          "Production branch id (snapshot schedule, point-in-time restores).",
-        ),
-        databaseName: describe(z.string().min(1).default("neondb"), "Database dumped by the independent pg_dump backup."),
         restoreWindowDays: describe(
           z.number().int().min(1),
           `Point-in-time restore window (history retention), days; at most ${NEON_MAX_RESTORE_WINDOW_DAYS}.`,
@@ -176,14 +156,14 @@ const configObject = z.strictObject({
   alerts: describe(
     z
       .strictObject({
-        emails: describe(z.array(z.email({ error: "must be an email address" })).default([]), "Addresses subscribed to alerts."),
+        emails: describe(z.array(emailAddress).default([]), "Addresses subscribed to alerts."),
         webhookFormat: describe(z.enum(WEBHOOK_FORMATS).default("generic"), "Payload format of alertWebhookUrl."),
         cloudflareWebhook: describe(
           z.boolean().default(false),
           "Also send Cloudflare incident notifications to alertWebhookUrl through a Cloudflare notification webhook. Needs a Pro-or-higher zone on the account (webhook destinations are not available on Free); not for pagerduty.",
         ),
         cloudflarePagerDutyId: describe(
-          z.string().regex(/^[0-9a-f]{32}$/, { error: "must be the 32-hex-character id of a PagerDuty destination connected in the Cloudflare dashboard" }).optional(),
+          hex32("32-hex-character id of a PagerDuty destination connected in the Cloudflare dashboard").optional(),
           "Cloudflare incident notifications to this PagerDuty destination (connect PagerDuty under Notifications > Destinations first; Cloudflare cannot post to a PagerDuty Events URL as a webhook).",
         ),
       })

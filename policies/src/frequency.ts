@@ -2,6 +2,7 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { CronExpressionParser } from "cron-parser";
 import { assetId, backupWorkers } from "./backupPlan";
+import { ASSET_ID_PATTERN, ASSET_KINDS, positiveInteger } from "./configSchemas";
 
 /** Longest gap in minutes between consecutive firings of `crons` over a full week (UTC). */
 export function longestGapMinutes(crons: readonly string[]): number {
@@ -38,8 +39,20 @@ export const backupFrequencyMeetsRpo: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      maxRpoMinutes: { type: "object", default: { d1: 60, kv: 60, r2: 60, neon: 1440 }, description: "Allowed RPO per asset kind, minutes." },
-      assetMaxRpoMinutes: { type: "object", default: {}, description: "Tighter allowed RPO for named assets (\"kind/name\"), minutes." },
+      maxRpoMinutes: {
+        type: "object",
+        properties: Object.fromEntries(ASSET_KINDS.map((k) => [k, positiveInteger(`Allowed RPO of ${k} assets, minutes.`)])),
+        additionalProperties: false,
+        default: { d1: 60, kv: 60, r2: 60, neon: 1440 },
+        description: "Allowed RPO per asset kind, minutes.",
+      },
+      assetMaxRpoMinutes: {
+        type: "object",
+        propertyNames: { pattern: ASSET_ID_PATTERN },
+        additionalProperties: positiveInteger("Allowed RPO of this asset, minutes."),
+        default: {},
+        description: "Tighter allowed RPO for named assets (\"kind/name\"), minutes.",
+      },
     },
   },
   validateStack: (args, report) => {

@@ -1,6 +1,7 @@
 /** Backups cannot be deleted or overwritten before their retention ends. */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { configsOf, ofType, r2BucketOf, T, TIERS, tierPrefix, type Tier } from "./resources";
+import { daysPerTier, positiveInteger } from "./configSchemas";
 
 export const s3ObjectLock: StackValidationPolicy = {
   name: "s3-object-lock",
@@ -9,8 +10,8 @@ export const s3ObjectLock: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      allowedModes: { type: "array", items: { type: "string" }, default: ["COMPLIANCE"], description: "Object Lock modes allowed." },
-      minDays: { type: "number", default: 7, description: "Minimum default retention, days." },
+      allowedModes: { type: "array", items: { enum: ["COMPLIANCE", "GOVERNANCE"] }, minItems: 1, uniqueItems: true, default: ["COMPLIANCE"], description: "Object Lock modes allowed." },
+      minDays: positiveInteger("Minimum default retention, days.", { default: 7 }),
     },
   },
   validateStack: (args, report) => {
@@ -47,7 +48,7 @@ export const r2BucketLock: StackValidationPolicy = {
     "Every R2 backup bucket has enabled bucket-lock rules covering each tier prefix (daily/, weekly/, monthly/) for at least that tier's minimum retention, so objects cannot be deleted or overwritten before then.",
   enforcementLevel: "mandatory",
   configSchema: {
-    properties: { minDays: { type: "object", default: { daily: 7, weekly: 28, monthly: 90 }, description: "Minimum lock per tier, days." } },
+    properties: { minDays: daysPerTier("Minimum lock per tier, days.", { daily: 7, weekly: 28, monthly: 90 }) },
   },
   validateStack: (args, report) => {
     const { minDays } = args.getConfig<{ minDays: Record<Tier, number> }>();

@@ -1,6 +1,7 @@
 /** 3-2-1: copies in two providers, the S3 copy away from the primary region. */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { is, ofType, T } from "./resources";
+import { AWS_REGION_PATTERN } from "./configSchemas";
 
 export const copiesInTwoProviders: StackValidationPolicy = {
   name: "copies-in-two-providers",
@@ -9,7 +10,7 @@ export const copiesInTwoProviders: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      forbiddenRegions: { type: "array", items: { type: "string" }, default: [], description: "Regions where backups must not live (the primary's)." },
+      forbiddenRegions: { type: "array", items: { type: "string", pattern: AWS_REGION_PATTERN }, uniqueItems: true, default: [], description: "AWS regions where backups must not live (the primary's)." },
     },
   },
   validateStack: (args, report) => {

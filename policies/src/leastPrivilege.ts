@@ -37,7 +37,7 @@ export const backupIdentityLeastPrivilege: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      tierPrefixes: { type: "array", items: { type: "string" }, default: ["daily/", "weekly/", "monthly/"], description: "Prefixes a writer may put under." },
+      tierPrefixes: { type: "array", items: { type: "string", pattern: "^[a-z0-9-]+/$" }, minItems: 1, uniqueItems: true, default: ["daily/", "weekly/", "monthly/"], description: "Prefixes a writer may put under (each ends with '/')." },
     },
   },
   validateResource: (args, report) => {

@@ -1,6 +1,7 @@
 /** No lifecycle rule deletes backups before their tier's minimum retention. */
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { is, T, tiersCovered, type Tier } from "./resources";
+import { daysPerTier } from "./configSchemas";
 
 interface Rule {
   id: string;
@@ -45,7 +46,7 @@ export const retentionMinimums: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      minDays: { type: "object", default: { daily: 7, weekly: 28, monthly: 90 }, description: "Minimum days each tier is kept." },
+      minDays: daysPerTier("Minimum days each tier is kept.", { daily: 7, weekly: 28, monthly: 90 }),
     },
   },
   validateResource: (args, report) => {
