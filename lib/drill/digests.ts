@@ -4,7 +4,7 @@
  * their types, keys with values, metadata and expiration, objects with bodies and metadata).
  */
 import { createHash } from "node:crypto";
-import { Client } from "pg";
+import { Client, escapeIdentifier } from "pg";
 import { readPage, readSchema, readSequences, type SqlReader } from "../backup/d1Dump";
 import type { D1Like } from "../restore/d1Restore";
 import { kvKeys } from "../restore/kvRestore";
@@ -105,7 +105,7 @@ export async function digestPostgres(url: string): Promise<Digest> {
     const details: Record<string, number> = {};
     let count = 0;
     for (const { s, t } of tables) {
-      const q = `${JSON.stringify(s)}.${JSON.stringify(t)}`;
+      const q = `${escapeIdentifier(s)}.${escapeIdentifier(t)}`;
       const rows = (await c.query<{ j: string }>(`SELECT to_jsonb(x)::text AS j FROM ${q} x ORDER BY to_jsonb(x)::text`)).rows;
       for (const r of rows) h.update(`${s}.${t}\0${r.j}\n`);
       details[`${s}.${t}`] = rows.length;

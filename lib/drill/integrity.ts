@@ -3,7 +3,7 @@
  * key resolves), sequences continue where they were, the migration table's last entries are
  * there, full-text search answers. Each returns the problems it found (empty = passed).
  */
-import { Client } from "pg";
+import { Client, escapeIdentifier } from "pg";
 import type { D1Like } from "../restore/d1Restore";
 
 export interface IntegrityResult {
@@ -31,8 +31,8 @@ export async function postgresIntegrity(url: string): Promise<IntegrityResult[]>
     ).rows;
     let orphans = 0;
     for (const fk of fks) {
-      const on = fk.cols.map((col, i) => `p.${JSON.stringify(fk.pcols[i])} = c.${JSON.stringify(col)}`).join(" AND ");
-      const notNull = fk.cols.map((col) => `c.${JSON.stringify(col)} IS NOT NULL`).join(" AND ");
+      const on = fk.cols.map((col, i) => `p.${escapeIdentifier(fk.pcols[i] as string)} = c.${escapeIdentifier(col)}`).join(" AND ");
+      const notNull = fk.cols.map((col) => `c.${escapeIdentifier(col)} IS NOT NULL`).join(" AND ");
       const n = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on})`)).rows[0]?.n);
       orphans += n;
       if (n) out.push({ check: "postgres: orphaned rows", ok: false, detail: `${n} row(s) of ${fk.child} reference missing ${fk.parent} (${fk.name})` });
