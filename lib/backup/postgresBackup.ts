@@ -6,8 +6,8 @@
 import { execFile } from "node:child_process";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { Client } from "pg";
 import { pgTool } from "../local/postgres";
+import { withPgClient } from "../postgres/client";
 import { spawnLibpqTool } from "../postgres/libpqTool";
 import { throwIfInterrupted } from "../process/cleanup";
 import { DEFAULT_CHUNK_SIZE } from "../format/artifactCipher";
@@ -43,17 +43,13 @@ export interface PostgresBackupOptions {
 }
 
 export async function pgMajorVersions(url: string, pgDump: string): Promise<{ server: number; serverText: string; client: number; clientText: string }> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
+  return withPgClient(url, async (client) => {
     const r = await client.query<{ v: string; t: string }>("SELECT current_setting('server_version_num') AS v, current_setting('server_version') AS t");
     const { stdout } = await exec(pgDump, ["--version"]);
     const clientText = stdout.trim();
     const m = /(\d+)(?:\.(\d+))?/.exec(clientText.replace(/^\D+/, ""));
     return { server: Math.floor(Number(r.rows[0]?.v) / 10000), serverText: String(r.rows[0]?.t), client: Number(m?.[1]), clientText };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manifest: Manifest; key: string }> {

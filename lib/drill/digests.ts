@@ -4,7 +4,8 @@
  * their types, keys with values, metadata and expiration, objects with bodies and metadata).
  */
 import { createHash } from "node:crypto";
-import { Client, escapeIdentifier } from "pg";
+import { escapeIdentifier } from "pg";
+import { withPgClient } from "../postgres/client";
 import { readPage, readSchema, readSequences, type SqlReader } from "../backup/d1Dump";
 import type { D1Like } from "../restore/d1Restore";
 import { kvKeys } from "../restore/kvRestore";
@@ -93,9 +94,7 @@ export async function digestR2(bucket: {
 
 /** Every user table's rows (as JSON, in a stable order) and every sequence's position. */
 export async function digestPostgres(url: string): Promise<Digest> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  return withPgClient(url, async (c) => {
     const h = createHash("sha256");
     const tables = (
       await c.query<{ s: string; t: string }>(
@@ -114,7 +113,5 @@ export async function digestPostgres(url: string): Promise<Digest> {
     const seqs = (await c.query<{ n: string; v: string | null }>("SELECT schemaname || '.' || sequencename AS n, last_value::text AS v FROM pg_sequences ORDER BY 1")).rows;
     h.update(JSON.stringify(seqs));
     return { count, digest: h.digest("hex"), details };
-  } finally {
-    await c.end();
-  }
+  });
 }

@@ -3,7 +3,8 @@
  * key resolves), sequences continue where they were, the migration table's last entries are
  * there, full-text search answers. Each returns the problems it found (empty = passed).
  */
-import { Client, escapeIdentifier } from "pg";
+import { escapeIdentifier } from "pg";
+import { withPgClient } from "../postgres/client";
 import type { D1Like } from "../restore/d1Restore";
 
 export interface IntegrityResult {
@@ -13,9 +14,7 @@ export interface IntegrityResult {
 }
 
 export async function postgresIntegrity(url: string): Promise<IntegrityResult[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  return withPgClient(url, async (c) => {
     const out: IntegrityResult[] = [];
     const fks = (
       await c.query<{ child: string; parent: string; cols: string[]; pcols: string[]; name: string }>(`
@@ -55,9 +54,7 @@ export async function postgresIntegrity(url: string): Promise<IntegrityResult[]>
       out.push({ check: "postgres: migration table", ok: last.rowCount !== 0, detail: `${mig.rows[0].t} last entries: ${JSON.stringify(last.rows)}` });
     }
     return out;
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 export async function d1Integrity(db: D1Like): Promise<IntegrityResult[]> {

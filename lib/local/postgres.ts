@@ -4,13 +4,13 @@
  * removed afterwards. When running as root, the server runs as the `postgres` user (PostgreSQL
  * refuses to run as root).
  */
-import { Client } from "pg";
 import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { withPgClient } from "../postgres/client";
 import { onCleanup, throwIfInterrupted } from "../process/cleanup";
 
 const exec = promisify(execFile);
@@ -119,11 +119,7 @@ export async function startPgCluster(): Promise<PgCluster> {
 
 /** Runs statements in order on one connection. */
 export async function runSql(url: string, statements: readonly string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  await withPgClient(url, async (c) => {
     for (const s of statements) await c.query(s);
-  } finally {
-    await c.end();
-  }
+  });
 }

@@ -10,7 +10,7 @@
  *    The sessions are found by an application_name unique to the run.
  */
 import { randomBytes } from "node:crypto";
-import { Client } from "pg";
+import { withPgClient } from "./client";
 import { interruptSignal, onCleanup } from "../process/cleanup";
 import { spawnOwned, type ChildResult, type OwnedChildOptions } from "../process/ownedChild";
 import type { ChildProcess } from "node:child_process";
@@ -70,13 +70,10 @@ export function libpqConnection(conn: string, base: NodeJS.ProcessEnv = process.
 
 /** Ends the server sessions named `appName` (best effort, bounded: it runs during cleanup). */
 async function endSessions(conn: string, appName: string): Promise<void> {
-  const c = new Client({ connectionString: conn, connectionTimeoutMillis: 3000, statement_timeout: 3000 });
-  await c.connect();
-  try {
-    await c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()", [appName]);
-  } finally {
-    await c.end();
-  }
+  await withPgClient(conn, (c) => c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()", [appName]), {
+    connectionTimeoutMillis: 3000,
+    statement_timeout: 3000,
+  });
 }
 
 /** Spawns a libpq tool with `--dbname=` (password-free) appended to `args` before `trailing`. */

@@ -12,10 +12,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Client, escapeIdentifier } from "pg";
+import { escapeIdentifier } from "pg";
 import { openArtifact } from "../backup/artifacts";
 import type { MasterKey } from "../format/keys";
 import { pgTool } from "../local/postgres";
+import { withPgClient } from "../postgres/client";
 import { spawnLibpqTool } from "../postgres/libpqTool";
 import { cleanupPath, throwIfInterrupted } from "../process/cleanup";
 import { streamToFile } from "../storage/streamToFile";
@@ -31,22 +32,12 @@ export interface PostgresRestoreOptions extends RestoreOptions {
   readonly pgRestore?: string;
 }
 
-async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 const userTables = (url: string) =>
-  withClient(url, async (c) => Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).rows[0]?.n ?? 0));
+  withPgClient(url, async (c) => Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).rows[0]?.n ?? 0));
 
 /** Rows each table holds in the target now (ONLY: a partition's rows are not counted twice). */
 const targetRowCounts = (url: string, tables: readonly ArchiveTable[]) =>
-  withClient(url, async (c) => {
+  withPgClient(url, async (c) => {
     const out = new Map<string, number>();
     for (const t of tables) {
       const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`);

@@ -15,20 +15,21 @@ afterEach(async () => {
   for (const r of runs.splice(0)) await r.reap();
 });
 
-function drill(): Run {
-  const r = startCli(["drill", "--local", "--report", mkdtempSync(path.join(tmpdir(), "drposture-intr-report-"))]);
+function drill(ownGroup = false): Run {
+  const r = startCli(["drill", "--local", "--report", mkdtempSync(path.join(tmpdir(), "drposture-intr-report-"))], {}, ownGroup);
   runs.push(r);
   return r;
 }
 
 /** Waits for the phase, notes the run's processes, sends the signal(s), waits for the exit. */
-async function interruptAt(r: Run, phase: RegExp, signals: NodeJS.Signals[], gapMs = 0): Promise<{ before: Proc[]; code: number | null; seconds: number }> {
+async function interruptAt(r: Run, phase: RegExp, signals: NodeJS.Signals[], gapMs = 0, group = false): Promise<{ before: Proc[]; code: number | null; seconds: number }> {
   await r.waitForStderr(phase);
   const before = r.processes();
   const sent = Date.now();
   for (const [i, s] of signals.entries()) {
     if (i) await new Promise((res) => setTimeout(res, gapMs));
-    r.child.kill(s);
+    if (group) process.kill(-r.pid, s);
+    else r.child.kill(s);
   }
   const exit = await r.exited;
   return { before, code: exit.code, seconds: (exit.at - sent) / 1000 };
@@ -73,6 +74,14 @@ describe("interrupting a drill", () => {
     expect(seconds).toBeLessThan(15);
     // Servers that were starting when the signal came must not outlive the run either.
     await new Promise((res) => setTimeout(res, 1500));
+    await expectNothingLeft(r, before);
+  }, 180_000);
+
+  it("Ctrl-C in a terminal (SIGINT to the whole process group) while seeding: the same", async () => {
+    const r = drill(true);
+    const { before, code, seconds } = await interruptAt(r, /^drill: seed: neon\/app/m, ["SIGINT"], 0, true);
+    expect(code).toBe(130);
+    expect(seconds).toBeLessThan(15);
     await expectNothingLeft(r, before);
   }, 180_000);
 

@@ -88,11 +88,13 @@ export interface Run {
   reap(): Promise<void>;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): Run {
+/** `ownGroup`: the run leads its own process group, as a shell's foreground job does, so that
+ * `process.kill(-run.pid, sig)` signals it with all its children, as a terminal's Ctrl-C does. */
+export function startCli(args: string[], env: Record<string, string> = {}, ownGroup = false): Run {
   const tmp = mkdtempSync(path.join(tmpdir(), "drposture-intr-"));
   // PostgreSQL runs as the postgres user when we are root: it must reach its directory.
   chmodSync(tmp, 0o711);
-  const child = spawn(process.execPath, [path.join(ROOT, "cli", "bin.cjs"), ...args], { cwd: ROOT, env: { ...process.env, ...env, TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(ROOT, "cli", "bin.cjs"), ...args], { cwd: ROOT, env: { ...process.env, ...env, TMPDIR: tmp }, stdio: ["ignore", "pipe", "pipe"], detached: ownGroup });
   let err = "";
   let out = "";
   const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
