@@ -4,7 +4,7 @@
  * a table whose schema, name and column need quoting, and a backup of it taken by the CLI into
  * a directory store.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
@@ -62,7 +62,10 @@ export async function startPgBackupFixture(): Promise<PgBackupFixture> {
     createDb: (name) => runSql(pg.url(), [`CREATE DATABASE ${name}`]),
     restoreArgs,
     restore: (args, env) => drposture(restoreArgs(args), env ? { env } : {}),
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
