@@ -4,19 +4,22 @@
  * and exits 130 within seconds; a second Ctrl-C exits at once. Each run gets a private TMPDIR
  * so that what it leaves behind (processes naming it, files under it) is visible.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { filesBelow, isAlive, startCli, type Proc, type Run } from "../helpers/interruptible";
 
 const runs: Run[] = [];
+/** Where the reports would go (an interrupted drill writes none). */
+const reports = mkdtempSync(path.join(tmpdir(), "drposture-intr-report-"));
 afterEach(async () => {
   for (const r of runs.splice(0)) await r.reap();
 });
+afterAll(() => rmSync(reports, { recursive: true, force: true }));
 
 function drill(ownGroup = false): Run {
-  const r = startCli(["drill", "--local", "--report", mkdtempSync(path.join(tmpdir(), "drposture-intr-report-"))], {}, ownGroup);
+  const r = startCli(["drill", "--local", "--report", reports], {}, ownGroup);
   runs.push(r);
   return r;
 }

@@ -4,7 +4,7 @@
  * table and column names need quoting (spaces, capitals, double quotes) is measured, restored and
  * checked like any other.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -19,7 +19,7 @@ afterEach(async () => {
 
 describe("drill --corrupt", () => {
   it("an asset the drill does not have: exit 2 listing its assets, before anything starts", async () => {
-    const run = startCli(["drill", "--local", "--corrupt", "nosuch/asset", "--report", mkdtempSync(path.join(tmpdir(), "drposture-drill-input-"))]);
+    const run = startCli(["drill", "--local", "--corrupt", "nosuch/asset", "--report", path.join(tmpdir(), "drposture-never-written")]);
     runs.push(run);
     const started = Date.now();
     const exit = await run.exited;
@@ -29,6 +29,7 @@ describe("drill --corrupt", () => {
     expect(run.stderr()).not.toMatch(/drill: setup/);
     expect(filesBelow(run.tmp)).toEqual([]);
     expect((exit.at - started) / 1000).toBeLessThan(10);
+    expect(existsSync(path.join(tmpdir(), "drposture-never-written"))).toBe(false);
   });
 });
 
@@ -49,6 +50,7 @@ describe("drill with quoted Postgres identifiers", () => {
       }),
     );
     const r = await drposture(["drill", "--local", "--json", "--fixture", fixture, "--report", dir], { timeoutMs: 240_000 });
+    rmSync(dir, { recursive: true, force: true });
     expect(r.code, r.stderr).toBe(0);
     const pg = JSON.parse(r.stdout).assets.find((a: { kind: string }) => a.kind === "postgres");
     expect(pg).toMatchObject({ verified: true, sourceCount: 4, restoredCount: 4 });
