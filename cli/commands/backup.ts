@@ -12,6 +12,15 @@ interface Opts extends StoreKeyOptions {
   pgDump?: string;
 }
 
+/** The source recorded when the stack names none: the host of a URL, or of a key=value string. */
+function sourceHost(url: string): string {
+  try {
+    return new URL(url).hostname || "postgres";
+  } catch {
+    return /(?:^|\s)host\s*=\s*(\S+)/.exec(url)?.[1] ?? "postgres";
+  }
+}
+
 export function registerBackup(program: Command): void {
   const backup = program.command("backup").description("take a backup from outside Cloudflare (the Worker backs up D1, KV and R2 itself)");
   withStoreAndKey(
@@ -32,26 +41,25 @@ export function registerBackup(program: Command): void {
     const { backupPostgres } = require("../../lib/backup/postgresBackup") as typeof import("../../lib/backup/postgresBackup");
     const bar = progressBar("pg_dump", !o.json);
     const tierDays = Object.fromEntries(posture.tiers.map((t) => [t.tier, t.retentionDays])) as Record<"daily" | "weekly" | "monthly", number>;
+    let done: Awaited<ReturnType<typeof backupPostgres>>;
     try {
-      const { manifest, key } = await backupPostgres({
+      done = await backupPostgres({
         url: o.url,
         stores,
         master,
         stack: posture.stack,
         asset: { kind: "neon", name },
-        sourceId: neon?.sourceId ?? new URL(o.url).hostname,
+        sourceId: neon?.sourceId ?? sourceHost(o.url),
         tierDays,
         lockMode: posture.vault.objectLockMode,
         ...(o.pgDump ? { pgDump: o.pgDump } : {}),
         onProgress: (n) => bar.update(n),
       });
+    } finally {
       bar.stop();
-      if (o.json) process.stdout.write(`${JSON.stringify({ backupId: manifest.backupId, tier: manifest.tier, manifest: key, bytes: manifest.counts.bytes, stores: stores.map((s) => s.label) })}\n`);
-      else process.stdout.write(`backup ${manifest.backupId} (${manifest.tier}) of neon/${name}: ${manifest.counts.bytes} bytes dumped, committed to ${stores.map((s) => s.label).join(", ")}\n`);
-    } catch (err) {
-      bar.stop();
-      if ((err as Error).name === "PostgresBackupError") throw new CliError((err as Error).message, EXIT.failed);
-      throw err;
     }
+    const { manifest, key } = done;
+    if (o.json) process.stdout.write(`${JSON.stringify({ backupId: manifest.backupId, tier: manifest.tier, manifest: key, bytes: manifest.counts.bytes, stores: stores.map((s) => s.label) })}\n`);
+    else process.stdout.write(`backup ${manifest.backupId} (${manifest.tier}) of neon/${name}: ${manifest.counts.bytes} bytes dumped, committed to ${stores.map((s) => s.label).join(", ")}\n`);
   });
 }

@@ -1,7 +1,9 @@
 /** `drposture drill`: the restore drill, locally (the project's main job). */
 import type { Command } from "commander";
 import * as path from "node:path";
-import { EXIT } from "../exitCodes";
+import type { Fixture } from "../../lib/drill/fixture";
+import type { Posture } from "../../lib/posture/model";
+import { CliError, EXIT } from "../exitCodes";
 import { table } from "../table";
 import { PROJECT_ROOT } from "./common";
 import { loadStackPosture } from "./posture";
@@ -15,6 +17,16 @@ interface Opts {
   stack: string;
   cwd: string;
   corrupt?: string;
+}
+
+/** --corrupt names one of the drill's assets (checked before anything starts); postgres/NAME
+ * is accepted for the Neon asset, as the report names it. Returns the drill's own id. */
+function corruptTarget(value: string, fixture: Fixture, posture: Posture): string {
+  const { drillAssets } = require("../../lib/drill/environment") as typeof import("../../lib/drill/environment");
+  const ids = drillAssets(fixture, posture).map((a) => `${a.kind}/${a.name}`);
+  const id = value.replace(/^postgres\//, "neon/");
+  if (!ids.includes(id)) throw new CliError(`--corrupt ${value}: not an asset of this drill; expected one of ${ids.join(", ")}`, EXIT.usage);
+  return id;
 }
 
 export function registerDrill(program: Command): void {
@@ -35,11 +47,12 @@ export function registerDrill(program: Command): void {
       const { runDrill } = require("../../lib/drill/runDrill") as typeof import("../../lib/drill/runDrill");
       const { jsonReport, writeReports } = require("../../lib/drill/report") as typeof import("../../lib/drill/report");
       const fixture = o.fixture ? loadFixture(o.fixture) : sampleFixture();
+      const corrupt = o.corrupt !== undefined ? corruptTarget(o.corrupt, fixture, posture) : undefined;
       const report = await runDrill({
         fixture,
         posture,
         ...(o.keep ? { keep: path.resolve(o.keep) } : {}),
-        ...(o.corrupt ? { corrupt: o.corrupt } : {}),
+        ...(corrupt ? { corrupt } : {}),
         onPhase: (p) => {
           if (!o.json) process.stderr.write(`drill: ${p}\n`);
         },

@@ -1,5 +1,5 @@
 /** `drposture restore KIND`: bring an asset back from a store into a target. */
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { AssetKind } from "../../lib/format/layout";
@@ -14,7 +14,7 @@ interface Opts extends StoreKeyOptions {
   validateOnly?: boolean;
   only?: string;
   mode: RestoreMode;
-  jobs: string;
+  jobs: number;
   project?: string;
   neonApiUrl: string;
   neonWait: string;
@@ -27,6 +27,12 @@ const TARGET_HELP = `where to restore:
   r2        s3://BUCKET?region=R | r2://ACCOUNT/BUCKET | a directory | local:DIR#BUCKET
   postgres  a connection string (postgres://...)
   neon      the branch id to restore in place (--project, NEON_API_KEY)`;
+
+/** --jobs: pg_restore's parallelism, a whole number of at least 1. */
+function wholeNumberOption(value: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(value)) throw new InvalidArgumentError(`expected a whole number from 1 to 9999 (parallel pg_restore jobs), got "${value}"`);
+  return Number(value);
+}
 
 function parseLocal(to: string): { dir: string; id: string } {
   const m = /^local:(.+)#(.+)$/.exec(to);
@@ -74,7 +80,7 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
 
   if (kind === "postgres") {
     const { restorePostgres } = require("../../lib/restore/postgresRestore") as typeof import("../../lib/restore/postgresRestore");
-    return restorePostgres(store, master, r, o.to, { ...options, jobs: Number(o.jobs) });
+    return restorePostgres(store, master, r, o.to, { ...options, jobs: o.jobs });
   }
   const { openArtifact, readLines } = require("../../lib/backup/artifacts") as typeof import("../../lib/backup/artifacts");
   const local = o.to.startsWith("local:") ? parseLocal(o.to) : null;
@@ -120,7 +126,7 @@ export function registerRestore(program: Command): void {
       .option("--validate-only", "fetch, verify and decode everything; write nothing")
       .option("--only <name>", "d1: one table; kv, r2: a key prefix; postgres: one table")
       .addOption(new Option("--mode <mode>", "what to do about data already in the target").choices(["fail", "skip", "overwrite", "clear"]).default("fail"))
-      .option("--jobs <n>", "parallel pg_restore jobs", "2")
+      .addOption(new Option("--jobs <n>", "parallel pg_restore jobs").argParser(wholeNumberOption).default(2))
       .option("--present-keys <file>", "kv into file:: the namespace's keys (`wrangler kv key list` output), so fail and skip see what exists")
       .option("--project <id>", "Neon project id (restore neon)")
       .option("--neon-api-url <url>", "Neon API base URL", "https://console.neon.tech/api/v2")

@@ -3,11 +3,13 @@
  * format, streamed through the backup format into the first store, the manifest written only
  * after pg_dump exited 0, then copied to the other stores (artifacts, then manifest).
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { Client } from "pg";
 import { pgTool } from "../local/postgres";
+import { withPgClient } from "../postgres/client";
+import { spawnLibpqTool } from "../postgres/libpqTool";
+import { throwIfInterrupted } from "../process/cleanup";
 import { DEFAULT_CHUNK_SIZE } from "../format/artifactCipher";
 import { randomBytes, toHex } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
@@ -41,17 +43,13 @@ export interface PostgresBackupOptions {
 }
 
 export async function pgMajorVersions(url: string, pgDump: string): Promise<{ server: number; serverText: string; client: number; clientText: string }> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
+  return withPgClient(url, async (client) => {
     const r = await client.query<{ v: string; t: string }>("SELECT current_setting('server_version_num') AS v, current_setting('server_version') AS t");
     const { stdout } = await exec(pgDump, ["--version"]);
     const clientText = stdout.trim();
     const m = /(\d+)(?:\.(\d+))?/.exec(clientText.replace(/^\D+/, ""));
     return { server: Math.floor(Number(r.rows[0]?.v) / 10000), serverText: String(r.rows[0]?.t), client: Number(m?.[1]), clientText };
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manifest: Manifest; key: string }> {
@@ -72,22 +70,22 @@ export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manife
   const createdAt = started.toISOString();
   const key = `${backupPrefix(tier, o.asset, backupId)}dump-${toHex(randomBytes(3))}${ARTIFACT_SUFFIX}`;
 
-  // pg_dump takes its snapshot at start: that is the source point in time.
-  const child = spawn(pgDump, ["--format=custom", "--compress=6", "--no-password", `--dbname=${o.url}`], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  // pg_dump takes its snapshot at start: that is the source point in time. The password goes
+  // through its environment, never its command line; an interrupt stops it.
+  const { child, done } = spawnLibpqTool(pgDump, ["--format=custom", "--compress=6", "--no-password"], o.url, { streamStdout: true });
   let bytes = 0;
   const entry = await writeArtifact(primary, o.master, { key, name: "dump", role: "pg_dump" }, async (out) => {
-    for await (const part of Readable.toWeb(child.stdout) as unknown as AsyncIterable<Uint8Array>) {
+    for await (const part of Readable.toWeb(child.stdout as Readable) as unknown as AsyncIterable<Uint8Array>) {
+      throwIfInterrupted();
       await out.write(part);
       bytes += part.byteLength;
       o.onProgress?.(bytes);
     }
   });
-  const code = await exited;
+  const exit = await done;
+  throwIfInterrupted();
   // A dump that did not finish is not a backup: no manifest, so nothing reads it as one.
-  if (code !== 0) throw new PostgresBackupError(`pg_dump exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (exit.code !== 0) throw new PostgresBackupError(`pg_dump exited with ${exit.code ?? exit.signal}: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}`);
 
   const manifest = await signManifest(o.master, {
     format: MANIFEST_FORMAT,

@@ -4,7 +4,8 @@
  * their types, keys with values, metadata and expiration, objects with bodies and metadata).
  */
 import { createHash } from "node:crypto";
-import { Client } from "pg";
+import { escapeIdentifier } from "pg";
+import { withPgClient } from "../postgres/client";
 import { readPage, readSchema, readSequences, type SqlReader } from "../backup/d1Dump";
 import type { D1Like } from "../restore/d1Restore";
 import { kvKeys } from "../restore/kvRestore";
@@ -93,9 +94,7 @@ export async function digestR2(bucket: {
 
 /** Every user table's rows (as JSON, in a stable order) and every sequence's position. */
 export async function digestPostgres(url: string): Promise<Digest> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  return withPgClient(url, async (c) => {
     const h = createHash("sha256");
     const tables = (
       await c.query<{ s: string; t: string }>(
@@ -105,7 +104,7 @@ export async function digestPostgres(url: string): Promise<Digest> {
     const details: Record<string, number> = {};
     let count = 0;
     for (const { s, t } of tables) {
-      const q = `${JSON.stringify(s)}.${JSON.stringify(t)}`;
+      const q = `${escapeIdentifier(s)}.${escapeIdentifier(t)}`;
       const rows = (await c.query<{ j: string }>(`SELECT to_jsonb(x)::text AS j FROM ${q} x ORDER BY to_jsonb(x)::text`)).rows;
       for (const r of rows) h.update(`${s}.${t}\0${r.j}\n`);
       details[`${s}.${t}`] = rows.length;
@@ -114,7 +113,5 @@ export async function digestPostgres(url: string): Promise<Digest> {
     const seqs = (await c.query<{ n: string; v: string | null }>("SELECT schemaname || '.' || sequencename AS n, last_value::text AS v FROM pg_sequences ORDER BY 1")).rows;
     h.update(JSON.stringify(seqs));
     return { count, digest: h.digest("hex"), details };
-  } finally {
-    await c.end();
-  }
+  });
 }

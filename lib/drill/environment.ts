@@ -22,6 +22,7 @@ import { startLocalWorld, type LocalWorld } from "../local/localWorld";
 import type { R2BucketLike } from "../local/objectStore/r2S3";
 import { startPgCluster, type PgCluster } from "../local/postgres";
 import { trustInThisProcess } from "../local/tls";
+import { cleanupPath, throwIfInterrupted } from "../process/cleanup";
 import { backupIntervalMinutes, cronForInterval } from "../posture/schedule";
 import type { Posture } from "../posture/model";
 import type { S3Storage } from "../storage/s3Storage";
@@ -122,7 +123,10 @@ async function alertReceiver(alerts: unknown[]): Promise<{ url: string; server: 
 }
 
 export async function startDrillEnvironment(fixture: Fixture, posture: Posture): Promise<DrillEnvironment> {
+  throwIfInterrupted();
   const dir = mkdtempSync(path.join(tmpdir(), "drposture-drill-"));
+  // PostgreSQL, workerd and the endpoints register their own stops; this is their data.
+  const unregisterDir = cleanupPath(dir);
   const keyHex = toHex(randomBytes(32));
   const assets = drillAssets(fixture, posture);
   const alerts: unknown[] = [];
@@ -167,6 +171,7 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
       await pg.stop().catch(() => undefined);
       await new Promise<void>((r) => receiver.server.close(() => r()));
       rmSync(dir, { recursive: true, force: true });
+      unregisterDir();
     },
   };
 }

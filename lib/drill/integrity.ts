@@ -3,7 +3,8 @@
  * key resolves), sequences continue where they were, the migration table's last entries are
  * there, full-text search answers. Each returns the problems it found (empty = passed).
  */
-import { Client } from "pg";
+import { escapeIdentifier } from "pg";
+import { withPgClient } from "../postgres/client";
 import type { D1Like } from "../restore/d1Restore";
 
 export interface IntegrityResult {
@@ -13,9 +14,7 @@ export interface IntegrityResult {
 }
 
 export async function postgresIntegrity(url: string): Promise<IntegrityResult[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  return withPgClient(url, async (c) => {
     const out: IntegrityResult[] = [];
     const fks = (
       await c.query<{ child: string; parent: string; cols: string[]; pcols: string[]; name: string }>(`
@@ -31,8 +30,8 @@ export async function postgresIntegrity(url: string): Promise<IntegrityResult[]>
     ).rows;
     let orphans = 0;
     for (const fk of fks) {
-      const on = fk.cols.map((col, i) => `p.${JSON.stringify(fk.pcols[i])} = c.${JSON.stringify(col)}`).join(" AND ");
-      const notNull = fk.cols.map((col) => `c.${JSON.stringify(col)} IS NOT NULL`).join(" AND ");
+      const on = fk.cols.map((col, i) => `p.${escapeIdentifier(fk.pcols[i] as string)} = c.${escapeIdentifier(col)}`).join(" AND ");
+      const notNull = fk.cols.map((col) => `c.${escapeIdentifier(col)} IS NOT NULL`).join(" AND ");
       const n = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on})`)).rows[0]?.n);
       orphans += n;
       if (n) out.push({ check: "postgres: orphaned rows", ok: false, detail: `${n} row(s) of ${fk.child} reference missing ${fk.parent} (${fk.name})` });
@@ -55,9 +54,7 @@ export async function postgresIntegrity(url: string): Promise<IntegrityResult[]>
       out.push({ check: "postgres: migration table", ok: last.rowCount !== 0, detail: `${mig.rows[0].t} last entries: ${JSON.stringify(last.rows)}` });
     }
     return out;
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 export async function d1Integrity(db: D1Like): Promise<IntegrityResult[]> {

@@ -11,6 +11,7 @@ import { listTierObjects, objectExists } from "../backup/catalog";
 import { backupPostgres } from "../backup/postgresBackup";
 import { importMasterKey } from "../format/keys";
 import type { Posture } from "../posture/model";
+import { throwIfInterrupted } from "../process/cleanup";
 import { resolveBackup } from "../restore/resolve";
 import { DirStorage } from "../storage/dirStorage";
 import type { BackupStorage } from "../storage/types";
@@ -79,6 +80,8 @@ class Timeline {
     return (performance.now() - this.t0) / 1000;
   }
   async phase<T>(name: string, asset: string | undefined, fn: () => Promise<T>): Promise<T> {
+    // Interrupted: no new phase starts while the cleanup stops everything.
+    throwIfInterrupted();
     this.onPhase?.(asset ? `${name}: ${asset}` : name);
     const start = this.now();
     try {
@@ -92,6 +95,7 @@ class Timeline {
 async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
+    throwIfInterrupted();
     const v = await probe();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -176,6 +180,8 @@ async function restoreAndVerify(env: DrillEnvironment, a: DrillAsset, before: { 
       if (!result.verified && !result.error) result.error = after.digest !== before.digest ? "restored data differs from the source" : "an integrity check failed";
     });
   } catch (err) {
+    // An interrupt is not this asset's failure: the drill stops.
+    throwIfInterrupted();
     result.error = (err as Error).message;
   }
   result.rtoSeconds = (performance.now() - start) / 1000;

@@ -11,6 +11,8 @@ import { Miniflare, type MiniflareOptions } from "miniflare";
 import { bundleModule, bundleWorker } from "../worker/bundle";
 import type { InvocationLimits, InvocationStats } from "./limits/invocationBudget";
 import type { R2LockRuleLike } from "./limits/r2Locks";
+import { throwIfInterrupted } from "../process/cleanup";
+import { ownedMiniflare } from "./ownedMiniflare";
 import { workerdOutbound } from "./tls";
 import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
 import type { BackupPlan } from "../backup/plan";
@@ -107,7 +109,7 @@ export class LocalWorker {
 
   static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
     const invocations: InvocationStats[] = [];
-    const mf = new Miniflare(localWorkerOptions(o, invocations));
+    const mf = ownedMiniflare(localWorkerOptions(o, invocations), "backup Worker");
     await mf.ready;
     return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) });
   }
@@ -142,6 +144,7 @@ export class LocalWorker {
     const master = await importMasterKey(this.keyHex);
     const end = Date.now() + timeoutMs;
     for (;;) {
+      throwIfInterrupted();
       const pointer = await readLatest(storage, master, asset);
       const running = await storage.head(`${STATE_PREFIX}jobs/${asset.kind}/${asset.name}.json`);
       if (pointer && pointer.latest.backupId !== previous && !running) return pointer;

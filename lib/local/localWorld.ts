@@ -11,7 +11,8 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
+import { onCleanup, throwIfInterrupted } from "../process/cleanup";
 import { S3Storage } from "../storage/s3Storage";
 import { iamUser, r2Token, type DeclaredWorld } from "./declaredWorld";
 import { loadDeclaredWorld } from "./declaredWorldRun";
@@ -23,6 +24,7 @@ import { grantFor } from "./objectStore/r2Capabilities";
 import { R2S3Bucket, type R2BucketLike } from "./objectStore/r2S3";
 import { startObjectStore, type ObjectStore } from "./objectStore/server";
 import type { StoreCredential } from "./objectStore/sigv4";
+import { ownedMiniflare } from "./ownedMiniflare";
 import { SecretsManagerStandin } from "./secretsManagerStandin";
 import { createLocalTls, type LocalTls } from "./tls";
 
@@ -71,6 +73,7 @@ export interface LocalWorld {
 }
 
 export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld> {
+  throwIfInterrupted();
   const declared = await loadDeclaredWorld(o.stack, o.projectDir);
   const [vaultCfg] = declared.s3Buckets;
   const [r2Cfg] = declared.r2Buckets;
@@ -101,13 +104,16 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
   const r2Bucket =
     o.r2Bucket ??
     (async (name: string) => {
-      ownR2 ??= new Miniflare({
-        modules: true,
-        script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
-        compatibilityDate: "2026-04-01",
-        r2Buckets: { BUCKET: name },
-        r2Persist: path.join(o.dir, "r2"),
-      });
+      ownR2 ??= ownedMiniflare(
+        {
+          modules: true,
+          script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+          compatibilityDate: "2026-04-01",
+          r2Buckets: { BUCKET: name },
+          r2Persist: path.join(o.dir, "r2"),
+        },
+        "local R2 bucket",
+      );
       return (await ownR2.getR2Bucket("BUCKET")) as unknown as R2BucketLike;
     });
   const tokens = new Map(declared.r2Tokens.map((t) => [t.accessKeyId, t]));
@@ -128,6 +134,13 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
     return k;
   };
   const sessions: StoreCredential[] = [];
+  const close = async () => {
+    await aws.close();
+    await r2.close();
+    await secrets.close();
+    await ownR2?.dispose();
+  };
+  const unregister = onCleanup("stop the local S3 and R2 endpoints", close);
   return {
     declared,
     tls,
@@ -162,10 +175,8 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
       ...(r2k ? { R2_ACCESS_KEY_ID: r2k.accessKeyId, R2_SECRET_ACCESS_KEY: r2k.secretAccessKey } : {}),
     }),
     close: async () => {
-      await aws.close();
-      await r2.close();
-      await secrets.close();
-      await ownR2?.dispose();
+      unregister();
+      await close();
     },
   };
 }

@@ -4,13 +4,14 @@
  * removed afterwards. When running as root, the server runs as the `postgres` user (PostgreSQL
  * refuses to run as root).
  */
-import { Client } from "pg";
 import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { withPgClient } from "../postgres/client";
+import { onCleanup, throwIfInterrupted } from "../process/cleanup";
 
 const exec = promisify(execFile);
 
@@ -55,39 +56,70 @@ export interface PgCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Registered for cleanup from the moment its directory exists: an interrupt waits for a server
+ * command in flight (initdb, pg_ctl start: bounded, and a half-started postmaster would escape
+ * a stop), stops the server at once (immediate mode: the data is throwaway) and removes it all.
+ */
 export async function startPgCluster(): Promise<PgCluster> {
+  throwIfInterrupted();
   const dir = mkdtempSync(path.join(tmpdir(), "drposture-pg-"));
   const data = path.join(dir, "data");
-  if (asRoot()) {
-    const ids = execFileSync("id", ["-u", "postgres"]).toString().trim();
-    const gid = execFileSync("id", ["-g", "postgres"]).toString().trim();
-    chownSync(dir, Number(ids), Number(gid));
-  }
-  const port = await freePort();
-  const [initCmd, initArgs] = serverCmd("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
-  await exec(initCmd, initArgs);
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=2GB`;
-  const [ctl, ctlArgs] = serverCmd("pg_ctl", ["-D", data, "-o", opts, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
-  await exec(ctl, ctlArgs);
-  return {
-    port,
-    dir,
-    url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    stop: async () => {
-      const [c, a] = serverCmd("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]);
-      await exec(c, a).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const server = (tool: string, args: string[]) => {
+    const [cmd, cmdArgs] = serverCmd(tool, args);
+    inFlight = exec(cmd, cmdArgs);
+    return inFlight;
   };
+  let startAttempted = false;
+  let halting: Promise<void> | undefined;
+  // Once, whoever asks first (the registry on interrupt, stop() as usual).
+  const halt = (mode: "fast" | "immediate") => (halting ??= stopAndRemove(mode));
+  const stopAndRemove = async (mode: "fast" | "immediate") => {
+    await inFlight.catch(() => undefined);
+    const [c, a] = serverCmd("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
+    const stop = () => exec(c, a).then(() => true, () => false);
+    if (!(await stop()) && startAttempted) {
+      // A terminal's Ctrl-C also kills pg_ctl start, while the postmaster it detached may still
+      // be coming up: give it a moment to write its pid file, then stop it.
+      const pidFile = path.join(data, "postmaster.pid");
+      for (let i = 0; i < 20 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      if (existsSync(pidFile)) await stop();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const unregister = onCleanup(`stop PostgreSQL in ${dir}`, () => halt("immediate"));
+  try {
+    if (asRoot()) {
+      const ids = execFileSync("id", ["-u", "postgres"]).toString().trim();
+      const gid = execFileSync("id", ["-g", "postgres"]).toString().trim();
+      chownSync(dir, Number(ids), Number(gid));
+    }
+    const port = await freePort();
+    await server("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
+    throwIfInterrupted();
+    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=2GB`;
+    startAttempted = true;
+    await server("pg_ctl", ["-D", data, "-o", opts, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
+    return {
+      port,
+      dir,
+      url: (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`,
+      stop: async () => {
+        unregister();
+        await halt("fast");
+      },
+    };
+  } catch (err) {
+    unregister();
+    await halt("immediate");
+    throw err;
+  }
 }
 
 /** Runs statements in order on one connection. */
 export async function runSql(url: string, statements: readonly string[]): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
+  await withPgClient(url, async (c) => {
     for (const s of statements) await c.query(s);
-  } finally {
-    await c.end();
-  }
+  });
 }

@@ -51,18 +51,31 @@ export function throwIfInterrupted(): void {
   if (interrupted) throw new InterruptedError(interrupted);
 }
 
-/** Runs every registered undo, sensitive first, newest first within a priority; never throws. */
-export async function runCleanups(log: (line: string) => void = () => undefined): Promise<void> {
-  const all = [...registered].reverse();
-  const ordered = [...all.filter((c) => c.priority === "sensitive"), ...all.filter((c) => c.priority !== "sensitive")];
-  for (const c of ordered) {
-    registered.delete(c);
-    try {
-      await c.run();
-    } catch (err) {
-      log(`cleanup "${c.label}" failed: ${(err as Error).message}`);
+/** Runs every registered undo, sensitive first, newest first within a priority; never throws.
+ * Undos registered meanwhile (a resource that was being created) are run too. */
+async function runAll(log: (line: string) => void): Promise<void> {
+  while (registered.size) {
+    const all = [...registered].reverse();
+    const ordered = [...all.filter((c) => c.priority === "sensitive"), ...all.filter((c) => c.priority !== "sensitive")];
+    for (const c of ordered) {
+      registered.delete(c);
+      try {
+        await c.run();
+      } catch (err) {
+        log(`cleanup "${c.label}" failed: ${(err as Error).message}`);
+      }
     }
   }
+}
+
+/**
+ * For the command's own use (main() after a failed command). Once a signal came, the signal
+ * handler's run owns the cleanup and the exit (130): a command failing because of the
+ * interrupt must not exit first, with its own code, while PostgreSQL is still being stopped.
+ */
+export function runCleanups(log: (line: string) => void = () => undefined): Promise<void> {
+  if (interrupted) return new Promise<void>(() => undefined);
+  return runAll(log);
 }
 
 /**
@@ -77,7 +90,7 @@ export function installInterruptHandlers(write: (line: string) => void = (l) => 
     }
     interrupted = signal;
     write(`drposture: ${signal}: stopping; cleaning up (press Ctrl-C again to force)`);
-    void runCleanups(write).finally(() => process.exit(INTERRUPTED_EXIT));
+    void runAll(write).finally(() => process.exit(INTERRUPTED_EXIT));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -2,45 +2,78 @@
  * Postgres restore from a pg_dump backup: the dump is decrypted (every chunk authenticated,
  * sizes and hashes checked against the manifest) to a private temporary file, then restored
  * with `pg_restore -j N` (parallel restore needs a seekable file). The target is refused if it
- * already has tables, unless the mode says otherwise.
+ * already has tables, unless the mode says otherwise. `--only` must name a table of the backup.
+ * The report counts the rows the target holds afterwards in the tables restored (for
+ * --validate-only: the rows the archive's data would restore).
+ *
+ * Interrupts: the decrypted file's directory and every pg_restore are registered as sensitive
+ * cleanups (pg_restore is stopped, then the file deleted); the password never reaches argv.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
-import { Client } from "pg";
+import { escapeIdentifier } from "pg";
 import { openArtifact } from "../backup/artifacts";
 import type { MasterKey } from "../format/keys";
 import { pgTool } from "../local/postgres";
+import { withPgClient } from "../postgres/client";
+import { spawnLibpqTool } from "../postgres/libpqTool";
+import { cleanupPath, throwIfInterrupted } from "../process/cleanup";
 import { streamToFile } from "../storage/streamToFile";
 import type { BackupStorage } from "../storage/types";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import { archiveRowCounts, archiveTables, onlyTable, PostgresRestoreError, tableLabel, tocEntryCount, type ArchiveTable } from "./postgresArchive";
 import type { Resolved } from "./resolve";
 
-const exec = promisify(execFile);
+export { PostgresRestoreError } from "./postgresArchive";
 
 export interface PostgresRestoreOptions extends RestoreOptions {
   readonly jobs?: number;
   readonly pgRestore?: string;
 }
 
-async function userTables(url: string): Promise<number> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
-    return Number(r.rows[0]?.n ?? 0);
-  } finally {
-    await c.end();
-  }
-}
+const userTables = (url: string) =>
+  withPgClient(url, async (c) => Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_catalog.pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")).rows[0]?.n ?? 0));
+
+/** Rows each table holds in the target now (ONLY: a partition's rows are not counted twice). */
+const targetRowCounts = (url: string, tables: readonly ArchiveTable[]) =>
+  withPgClient(url, async (c) => {
+    const out = new Map<string, number>();
+    for (const t of tables) {
+      const r = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`);
+      out.set(tableLabel(t), Number(r.rows[0]?.n ?? 0));
+    }
+    return out;
+  });
 
 /** Decrypts the dump of a backup to `file`, verifying it; returns its size. */
 export async function decryptDumpTo(store: BackupStorage, master: MasterKey, r: Resolved, file: string, onBytes?: (n: number) => void): Promise<number> {
   const entry = r.manifest.artifacts.find((a) => a.role === "pg_dump");
   if (!entry) throw new RestoreRefusedError(`backup ${r.manifest.backupId} holds no pg_dump artifact`);
-  return streamToFile(await openArtifact(store, master, entry), file, { mode: 0o600, ...(onBytes ? { onBytes } : {}) });
+  return streamToFile(await openArtifact(store, master, entry), file, {
+    mode: 0o600,
+    onBytes: (n) => {
+      throwIfInterrupted();
+      onBytes?.(n);
+    },
+  });
+}
+
+async function runPgRestore(pgRestore: string, targetUrl: string, file: string, o: PostgresRestoreOptions, only: ArchiveTable | null): Promise<void> {
+  const args = [
+    `--jobs=${o.jobs ?? 2}`,
+    "--no-owner",
+    "--no-privileges",
+    "--exit-on-error",
+    ...(o.mode === "clear" || o.mode === "overwrite" ? ["--clean", "--if-exists"] : []),
+    ...(only ? [`--schema=${only.schema}`, `--table=${only.name}`] : []),
+  ];
+  const r = await spawnLibpqTool(pgRestore, args, targetUrl, { priority: "sensitive", trailing: [file] }).done;
+  throwIfInterrupted();
+  if (r.code !== 0) {
+    const why = r.stderr.trim().split("\n").slice(-5).join(" | ") || `exit ${r.code ?? r.signal}`;
+    throw new PostgresRestoreError(`pg_restore failed: ${why} (the target may be partly restored: fix the cause, then restore into an empty database or with --mode clear)`);
+  }
 }
 
 export async function restorePostgres(store: BackupStorage, master: MasterKey, r: Resolved, targetUrl: string, o: PostgresRestoreOptions): Promise<RestoreReport> {
@@ -49,31 +82,30 @@ export async function restorePostgres(store: BackupStorage, master: MasterKey, r
   if (o.mode === "fail" && existing > 0) {
     throw new RestoreRefusedError(`the target database already has ${existing} table(s); refusing to overwrite. Restore into an empty database, or choose --mode clear (drops and recreates the backup's objects).`);
   }
+  throwIfInterrupted();
   const dir = await mkdtemp(path.join(tmpdir(), "drposture-pg-restore-"));
+  // Holds the decrypted dump: deleted first on interrupt.
+  const unregisterDir = cleanupPath(dir, "sensitive");
   const file = path.join(dir, "dump.pgc");
   try {
     const bytes = await decryptDumpTo(store, master, r, file, (n) => o.onProgress?.(n));
     const pgRestore = o.pgRestore ?? pgTool("pg_restore");
-    // The archive's table of contents must read back: a truncated or foreign file fails here.
-    const { stdout } = await exec(pgRestore, ["--list", file], { maxBuffer: 256 * 1024 * 1024 });
-    const entries = stdout.split("\n").filter((l) => /^\d+;/.test(l)).length;
-    if (!o.validateOnly) {
-      const args = [
-        `--jobs=${o.jobs ?? 2}`,
-        "--no-owner",
-        "--no-privileges",
-        "--exit-on-error",
-        `--dbname=${targetUrl}`,
-        ...(o.mode === "clear" || o.mode === "overwrite" ? ["--clean", "--if-exists"] : []),
-        ...(o.only ? [`--table=${o.only}`] : []),
-        file,
-      ];
-      await exec(pgRestore, args, { maxBuffer: 64 * 1024 * 1024 }).catch((err: { stderr?: string; message: string }) => {
-        throw new Error(`pg_restore failed: ${(err.stderr ?? err.message).trim().split("\n").slice(-5).join(" | ")}`);
-      });
+    const tocEntries = await tocEntryCount(pgRestore, file);
+    const tables = await archiveTables(pgRestore, file);
+    const only = o.only !== undefined ? onlyTable(tables, o.only) : null;
+    const selected = only ? [only] : tables;
+    let counts: Map<string, number>;
+    if (o.validateOnly) {
+      counts = await archiveRowCounts(pgRestore, file, only ? [`--schema=${only.schema}`, `--table=${only.name}`] : []);
+    } else {
+      await runPgRestore(pgRestore, targetUrl, file, o, only);
+      counts = await targetRowCounts(targetUrl, selected);
     }
-    return { restored: entries, skipped: 0, details: { bytes, tocEntries: entries }, validateOnly: o.validateOnly };
+    const perTable = Object.fromEntries(selected.map((t) => [tableLabel(t), counts.get(tableLabel(t)) ?? 0]));
+    const restored = Object.values(perTable).reduce((a, b) => a + b, 0);
+    return { restored, skipped: 0, details: { bytes, tocEntries, tables: selected.length, ...perTable }, validateOnly: o.validateOnly };
   } finally {
     await rm(dir, { recursive: true, force: true });
+    unregisterDir();
   }
 }
