@@ -3,7 +3,7 @@
  * failure, 2 usage or input error, 130 interrupted (see exitCodes.ts and errorBoundary.ts).
  */
 import { Command } from "commander";
-import { installInterruptHandlers, runCleanups } from "../lib/process/cleanup";
+import { installInterruptHandlers, interruptSignal, INTERRUPTED_EXIT, runCleanups } from "../lib/process/cleanup";
 import { registerBackup } from "./commands/backup";
 import { registerCheck } from "./commands/check";
 import { registerDrill } from "./commands/drill";
@@ -34,6 +34,9 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (err) {
+    // After Ctrl-C the command fails because its servers are going away; the signal handler
+    // reports the interrupt and exits 130, so that failure is not news.
+    if (interruptSignal()) return INTERRUPTED_EXIT;
     return report(err, { json: argv.includes("--json"), debug: !!process.env.DRPOSTURE_DEBUG });
   } finally {
     // Whatever a failed command left registered (servers, temp data) goes now, not at exit.

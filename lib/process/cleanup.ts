@@ -58,6 +58,8 @@ async function runAll(log: (line: string) => void): Promise<void> {
     const all = [...registered].reverse();
     const ordered = [...all.filter((c) => c.priority === "sensitive"), ...all.filter((c) => c.priority !== "sensitive")];
     for (const c of ordered) {
+      // Unregistered by its owner meanwhile: already cleaned up.
+      if (!registered.has(c)) continue;
       registered.delete(c);
       try {
         await c.run();
@@ -90,7 +92,7 @@ export function installInterruptHandlers(write: (line: string) => void = (l) => 
     }
     interrupted = signal;
     write(`drposture: ${signal}: stopping; cleaning up (press Ctrl-C again to force)`);
-    void runAll(write).finally(() => process.exit(INTERRUPTED_EXIT));
+    void runAll((line) => write(`drposture: ${line}`)).finally(() => process.exit(INTERRUPTED_EXIT));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
