@@ -8,5 +8,5 @@ process.stdout.on("error", (err) => {
 });
 const { main } = require("./main.ts");
 // Ctrl-C / SIGTERM: stop child processes, delete temp data (decrypted first), exit 130.
-require("../lib/process/cleanup.ts").installInterruptHandlers();
+require("../lib/process/cleanup.ts").installInterruptHandlers({ json: process.argv.includes("--json") });
 main(process.argv.slice(2)).then((code) => process.exit(code));

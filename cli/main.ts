@@ -45,6 +45,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  installInterruptHandlers();
+  installInterruptHandlers({ json: process.argv.includes("--json") });
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

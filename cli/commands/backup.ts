@@ -37,7 +37,7 @@ export function registerBackup(program: Command): void {
     const neon = posture.assets.find((a) => a.kind === "neon");
     const name = o.asset ?? neon?.name;
     if (!name) throw new CliError(`stack ${o.stack} declares no Neon asset; pass --asset`, EXIT.usage);
-    const { stores, master } = await storesAndKey(o, { asset: `neon/${name}` });
+    const { stores, master } = await storesAndKey(o, { asset: `neon/${name}` }, true);
     const { backupPostgres } = require("../../lib/backup/postgresBackup") as typeof import("../../lib/backup/postgresBackup");
     const bar = progressBar("pg_dump", !o.json);
     const tierDays = Object.fromEntries(posture.tiers.map((t) => [t.tier, t.retentionDays])) as Record<"daily" | "weekly" | "monthly", number>;

@@ -75,11 +75,12 @@ function requireStoreDirectories(stores: readonly BackupStorage[]): void {
   }
 }
 
-export async function storesAndKey(o: StoreKeyOptions, target: KeyTarget = {}): Promise<{ stores: BackupStorage[]; master: MasterKey }> {
+/** `writing`: a backup may create a directory store; every reader needs it to exist. */
+export async function storesAndKey(o: StoreKeyOptions, target: KeyTarget = {}, writing = false): Promise<{ stores: BackupStorage[]; master: MasterKey }> {
   const { loadKey } = require("../../lib/restore/keySource") as typeof import("../../lib/restore/keySource");
   const { keyIdHint } = require("../../lib/restore/resolve") as typeof import("../../lib/restore/resolve");
   const stores = openStores(o);
-  requireStoreDirectories(stores);
+  if (!writing) requireStoreDirectories(stores);
   const first = stores[0] as BackupStorage;
   return { stores, master: await loadKey(o, () => keyIdHint(first, target.asset, target.from).catch(() => undefined)) };
 }

@@ -82,17 +82,23 @@ export function runCleanups(log: (line: string) => void = () => undefined): Prom
 
 /**
  * Installs the CLI's signal handlers. The first signal runs the cleanups and exits 130; a
- * second one while they run exits at once (the operator insisted).
+ * second one while they run exits at once (the operator insisted). With `json`, the exit is
+ * preceded by the error document on stdout, as every --json failure is.
  */
-export function installInterruptHandlers(write: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): void {
+export function installInterruptHandlers(o: { json?: boolean; write?: (line: string) => void } = {}): void {
+  const write = o.write ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const exit = (signal: NodeJS.Signals, message: string) => {
+    if (o.json) process.stdout.write(`${JSON.stringify({ error: { code: "interrupted", message: `${signal}: ${message}` } })}\n`);
+    process.exit(INTERRUPTED_EXIT);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
       write(`drposture: ${signal} again: exiting without finishing cleanup`);
-      process.exit(INTERRUPTED_EXIT);
+      exit(signal, "exited without finishing cleanup");
     }
     interrupted = signal;
     write(`drposture: ${signal}: stopping; cleaning up (press Ctrl-C again to force)`);
-    void runAll((line) => write(`drposture: ${line}`)).finally(() => process.exit(INTERRUPTED_EXIT));
+    void runAll((line) => write(`drposture: ${line}`)).finally(() => exit(signal, "stopped child processes and removed temporary data"));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);

@@ -95,18 +95,20 @@ describe("interrupting restore postgres", () => {
 });
 
 describe("interrupting backup postgres", () => {
-  it("SIGTERM while pg_dump runs: pg_dump stops, no backup is committed, exit 130; the password was never in argv", async () => {
+  it("SIGTERM while pg_dump runs: pg_dump stops, no backup is committed, exit 130 (with --json, an error document); the password was never in argv", async () => {
     const store = new DirStorage(f.store);
     const before = (await listBackups(store, { kind: "neon", name: "app" })).length;
     const lock = await lockTable("src", "orders");
     try {
-      const run = startCli(["backup", "postgres", "--url", f.url("src"), "--store", f.store, "--key-file", f.keyFile, "--asset", "app", "--stack", "prod", "--cwd", ROOT]);
+      const run = startCli(["backup", "postgres", "--url", f.url("src"), "--store", f.store, "--key-file", f.keyFile, "--asset", "app", "--stack", "prod", "--cwd", ROOT, "--json"]);
       runs.push(run);
       const tools = await blockedTool(run, "src", "pg_dump");
       for (const p of tools) expect(cmdline(p.pid)).not.toContain(PASSWORD);
       run.child.kill("SIGTERM");
       const exit = await run.exited;
       expect(exit.code).toBe(130);
+      // --json: the interrupt is the document, as every failure is.
+      expect(JSON.parse(run.stdout())).toEqual({ error: { code: "interrupted", message: "SIGTERM: stopped child processes and removed temporary data" } });
       expect(tools.filter(isAlive)).toEqual([]);
       await until("pg_dump's session to end", async () => (await sessions("src", "pg_dump")) === 0, 5000);
       expect((await listBackups(store, { kind: "neon", name: "app" })).length).toBe(before);
