@@ -26,6 +26,7 @@ const FAILURE_ERRORS = new Set([
   "NeonOperationError",
   "PostgresBackupError",
   "PostgresRestoreError",
+  "D1RestoreError",
   "StateSealError",
   "PlanTooLargeError",
   "LimitExceededError",

@@ -63,9 +63,19 @@ export function bindingSink(db: D1Like, label: string): D1Sink {
       count: async (table) => Number((await all(`SELECT count(*) AS n FROM ${quoteIdent(table)}`))[0]?.n ?? 0),
     },
     execute: async (stmts) => {
-      await db.batch(stmts.map((s) => db.prepare(s.sql).bind(...s.params)));
+      try {
+        await db.batch(stmts.map((s) => db.prepare(s.sql).bind(...s.params)));
+      } catch (err) {
+        // A batch is one transaction: this one left nothing, earlier ones stay committed.
+        throw new D1RestoreError(`${label}: D1 refused a batch of the restore: ${(err as Error).message.replace(/^D1_ERROR: /, "")} (this batch was rolled back; rows of earlier batches stay)`);
+      }
     },
   };
+}
+
+/** The target database refused a statement (a constraint the backup's rows break, say). */
+export class D1RestoreError extends Error {
+  override readonly name = "D1RestoreError";
 }
 
 /**

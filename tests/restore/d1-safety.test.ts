@@ -103,6 +103,23 @@ describe("item 1: --only and overwrite never cascade", () => {
   });
 });
 
+describe("a target that refuses the backup's rows", () => {
+  it("overwrite where another row holds a UNIQUE value: exit 1 naming the constraint, never a deleted row; triggers are back", async () => {
+    const t = await target();
+    const triggers = await all(t, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+    await withLocalD1(t.dir, t.id, async (db) => {
+      await db.batch([db.prepare("UPDATE users SET email = 'ada@old.example.com' WHERE id = 1"), db.prepare("INSERT INTO users (id, email, name) VALUES (9, 'ada@example.com', 'Not Ada')")]);
+    });
+    const r = await restore(["--asset", "shop", "--to", t.to, "--only", "users", "--mode", "overwrite"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^drposture: local:.*D1 refused a batch of the restore: UNIQUE constraint failed: users\.email/m);
+    expect(r.stderr).not.toMatch(/unexpected error|^\s+at /m);
+    // INSERT OR REPLACE would have deleted user 9 (and its orders) to make room.
+    expect(await all(t, "SELECT id, email FROM users WHERE id = 9")).toEqual([{ id: 9, email: "ada@example.com" }]);
+    expect(await all(t, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).toEqual(triggers);
+  });
+});
+
 describe("item 3: restored rows do not fire the target's triggers", () => {
   it("--mode overwrite into a live copy leaves audit_log as the backup has it, triggers intact, report = target", async () => {
     const t = await target();
