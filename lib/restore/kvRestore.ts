@@ -14,7 +14,7 @@ import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
-import type { Resolved } from "./resolve";
+import { RestoreInputError, type Resolved } from "./resolve";
 
 export interface KvSink {
   readonly label: string;
@@ -62,13 +62,25 @@ export async function restoreKv(store: BackupStorage, master: MasterKey, r: Reso
   if (o.mode === "fail" && present.size) {
     throw new RestoreRefusedError(`${sink.label} already holds ${present.size} key(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty namespace, or choose --mode skip, overwrite or clear.`);
   }
-  if (o.mode === "clear" && !o.validateOnly) for (const k of present) await sink.delete(k);
+  // With --only, cleared once the backup is known to hold something under the prefix: an
+  // --only that matches nothing fails before it has deleted anything.
+  let cleared = o.mode !== "clear" || o.validateOnly;
+  if (!cleared && !prefix) {
+    for (const k of present) await sink.delete(k);
+    cleared = true;
+  }
   const now = Date.now() / 1000;
   let restored = 0;
   let skipped = 0;
   let expired = 0;
+  let inBackup = 0;
   for await (const e of kvState(store, master, r)) {
+    inBackup++;
     if (prefix && !e.k.startsWith(prefix)) continue;
+    if (!cleared) {
+      for (const k of present) await sink.delete(k);
+      cleared = true;
+    }
     if (e.e !== undefined && e.e <= now + 60) {
       expired++;
       continue;
@@ -80,6 +92,9 @@ export async function restoreKv(store: BackupStorage, master: MasterKey, r: Reso
     if (!o.validateOnly) await sink.put(e.k, fromBase64(e.v ?? ""), { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) });
     restored++;
     if (restored % 200 === 0) o.onProgress?.(restored);
+  }
+  if (prefix && restored + skipped + expired === 0) {
+    throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no key of backup ${r.manifest.backupId} (${inBackup} key(s)) starts with it; nothing restored`);
   }
   if (!o.validateOnly) await sink.close?.();
   o.onProgress?.(restored);
