@@ -13,6 +13,7 @@ import { fromBase64 } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
+import { BoundedWrites } from "./boundedWrites";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
 import { RestoreInputError, type Resolved } from "./resolve";
 
@@ -22,7 +23,12 @@ export interface KvSink {
   put(key: string, value: Uint8Array, options: { metadata?: unknown; expiration?: number }): Promise<void>;
   delete(key: string): Promise<void>;
   close?(): Promise<void>;
+  /** How many puts may run side by side (a file is written in order: 1). */
+  readonly parallelPuts?: number;
 }
+
+/** Bytes of values in flight at most (a KV value reaches 25 MiB). */
+const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 async function* entriesOf(store: BackupStorage, master: MasterKey, m: Manifest): AsyncGenerator<KvEntryRecord> {
   for (const a of m.artifacts.filter((x) => x.role === "kv-entries")) {
@@ -74,25 +80,36 @@ export async function restoreKv(store: BackupStorage, master: MasterKey, r: Reso
   let skipped = 0;
   let expired = 0;
   let inBackup = 0;
-  for await (const e of kvState(store, master, r)) {
-    inBackup++;
-    if (prefix && !e.k.startsWith(prefix)) continue;
-    if (!cleared) {
-      for (const k of present) await sink.delete(k);
-      cleared = true;
+  const writes = new BoundedWrites(sink.parallelPuts ?? 1, IN_FLIGHT_BYTES);
+  try {
+    for await (const e of kvState(store, master, r)) {
+      inBackup++;
+      if (prefix && !e.k.startsWith(prefix)) continue;
+      if (!cleared) {
+        for (const k of present) await sink.delete(k);
+        cleared = true;
+      }
+      if (e.e !== undefined && e.e <= now + 60) {
+        expired++;
+        continue;
+      }
+      if (o.mode === "skip" && present.has(e.k)) {
+        skipped++;
+        continue;
+      }
+      if (!o.validateOnly) {
+        const value = fromBase64(e.v ?? "");
+        const options = { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) };
+        await writes.add(value.byteLength, () => sink.put(e.k, value, options));
+      }
+      restored++;
+      if (restored % 200 === 0) o.onProgress?.(restored);
     }
-    if (e.e !== undefined && e.e <= now + 60) {
-      expired++;
-      continue;
-    }
-    if (o.mode === "skip" && present.has(e.k)) {
-      skipped++;
-      continue;
-    }
-    if (!o.validateOnly) await sink.put(e.k, fromBase64(e.v ?? ""), { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) });
-    restored++;
-    if (restored % 200 === 0) o.onProgress?.(restored);
+  } finally {
+    // Every put started has ended before this returns or throws (the target may be closed next).
+    await writes.drain().catch(() => undefined);
   }
+  await writes.drain();
   if (prefix && restored + skipped + expired === 0) {
     throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no key of backup ${r.manifest.backupId} (${inBackup} key(s)) starts with it; nothing restored`);
   }
@@ -129,6 +146,7 @@ export function bindingKvSink(kv: KvLike, label: string): KvSink {
     },
     put: (key, value, options) => kv.put(key, value, options),
     delete: (key) => kv.delete(key),
+    parallelPuts: 16,
   };
 }
 

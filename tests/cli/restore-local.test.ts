@@ -63,7 +63,7 @@ function groupMembers(pgid: number): string[] {
   });
 }
 
-/** Runs the CLI in a process group of its own with a TMPDIR of its own; `interrupt` sends SIGINT once workerd runs. */
+/** Runs the CLI in a process group of its own with a TMPDIR of its own; `interruptAfterMs`: SIGINT that long after workerd started. */
 function restore(args: string[], o: { interruptAfterMs?: number } = {}): Promise<Run> {
   const temp = mkdtempSync(path.join(base, "tmpdir-"));
   const child = spawn(process.execPath, [path.join(ROOT, "cli", "bin.cjs"), "restore", ...args, "--store", s.store, "--key-file", s.keyFile], {
@@ -172,7 +172,7 @@ describe("restore kv|r2 --to local:DIR#ID", () => {
   it("Ctrl-C during a restore exits 130, stops workerd and removes the temp dir", async () => {
     const dev = path.join(base, "dev-interrupted");
     mkdirSync(dev, { recursive: true });
-    const r = await restore(["kv", "--asset", KV_ASSET, "--to", `local:${dev}#ns`], { interruptAfterMs: 100 });
+    const r = await restore(["kv", "--asset", KV_ASSET, "--to", `local:${dev}#ns`], { interruptAfterMs: 0 });
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/SIGINT/);
     expect(r.leftoverProcesses).toEqual([]);
