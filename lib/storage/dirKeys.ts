@@ -43,7 +43,7 @@ export const LEGACY_SIDECAR_SUFFIX = ".meta.json";
 export const LEGACY_PARTIAL_INFIX = ".partial-";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a key may start with U+FEFF: keep it
 
 function escapeChar(c: string): string {
   return [...encoder.encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");

@@ -34,7 +34,7 @@ const R2_ALWAYS = ["a", "a/", "a/b", "x", "x.meta.json", "%2F", ".", "..", "a//b
 const KV_ALWAYS = ["a", "a/", "a/b", "x", "x.meta.json", "%2F", "a//b", "日本/ß→✓", "k".repeat(512), "ü".repeat(256)];
 
 const segment = fc.oneof(
-  fc.constantFrom("", ".", "..", "a", "x.meta.json", "y.partial-0a1b2c3d", "%", "%2F", "%_", "%h", "README", "v1.2", "a%"),
+  fc.constantFrom("", ".", "..", "a", "x.meta.json", "y.partial-0a1b2c3d", "%", "%2F", "%_", "%h", "README", "v1.2", "a%", "\uFEFFbom"),
   fc.string({ unit: fc.constantFrom("a", "b", ".", "%", "é", "日", "\u0001", " ", "_", "h", "2", "F"), maxLength: 8 }),
   fc.string({ unit: "binary", maxLength: 10 }).map((s) => s.replaceAll("/", "")),
 );
