@@ -103,12 +103,13 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
       const kv = require("../../lib/restore/kvRestore") as typeof import("../../lib/restore/kvRestore");
       const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : o.to.startsWith("file:") ? kv.wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined) : null;
       if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
-      return kv.restoreKv(store, master, r, sink, options);
+      // Awaited here: the bindings must outlive the restore (the finally below disposes them).
+      return await kv.restoreKv(store, master, r, sink, options);
     }
     const r2 = require("../../lib/restore/r2Restore") as typeof import("../../lib/restore/r2Restore");
     const { openStore } = require("../../lib/restore/stores") as typeof import("../../lib/restore/stores");
     const sink = bindings ? r2.bindingR2Sink((await bindings.r2()) as never, o.to) : r2.storageR2Sink(openStore(o.to));
-    return r2.restoreR2(store, master, r, sink, options);
+    return await r2.restoreR2(store, master, r, sink, options);
   } finally {
     await bindings?.dispose();
   }

@@ -98,17 +98,23 @@ export async function openArtifact(storage: BackupStorage, master: MasterKey, en
 /** Reads an artifact as NDJSON values, one at a time. */
 export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
-  let rest = "";
+  // The current line's pieces: only new text is searched for "\n", so a line of many chunks
+  // (a 25 MiB KV value is 33 MB of base64) costs linear time, not quadratic.
+  let pieces: string[] = [];
   for await (const part of stream as unknown as AsyncIterable<Uint8Array>) {
-    rest += decoder.decode(part, { stream: true });
+    const text = decoder.decode(part, { stream: true });
+    let from = 0;
     let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const line = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
+    while ((nl = text.indexOf("\n", from)) >= 0) {
+      pieces.push(text.slice(from, nl));
+      const line = pieces.join("");
+      pieces = [];
+      from = nl + 1;
       if (line) yield JSON.parse(line);
     }
+    if (from < text.length) pieces.push(text.slice(from));
   }
-  rest += decoder.decode();
+  const rest = pieces.join("") + decoder.decode();
   if (rest.trim()) yield JSON.parse(rest);
 }
 

@@ -13,8 +13,9 @@ import { fromBase64 } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
+import { BoundedWrites } from "./boundedWrites";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
-import type { Resolved } from "./resolve";
+import { RestoreInputError, type Resolved } from "./resolve";
 
 export interface KvSink {
   readonly label: string;
@@ -22,7 +23,12 @@ export interface KvSink {
   put(key: string, value: Uint8Array, options: { metadata?: unknown; expiration?: number }): Promise<void>;
   delete(key: string): Promise<void>;
   close?(): Promise<void>;
+  /** How many puts may run side by side (a file is written in order: 1). */
+  readonly parallelPuts?: number;
 }
+
+/** Bytes of values in flight at most (a KV value reaches 25 MiB). */
+const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 async function* entriesOf(store: BackupStorage, master: MasterKey, m: Manifest): AsyncGenerator<KvEntryRecord> {
   for (const a of m.artifacts.filter((x) => x.role === "kv-entries")) {
@@ -62,24 +68,50 @@ export async function restoreKv(store: BackupStorage, master: MasterKey, r: Reso
   if (o.mode === "fail" && present.size) {
     throw new RestoreRefusedError(`${sink.label} already holds ${present.size} key(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty namespace, or choose --mode skip, overwrite or clear.`);
   }
-  if (o.mode === "clear" && !o.validateOnly) for (const k of present) await sink.delete(k);
+  // With --only, cleared once the backup is known to hold something under the prefix: an
+  // --only that matches nothing fails before it has deleted anything.
+  let cleared = o.mode !== "clear" || o.validateOnly;
+  if (!cleared && !prefix) {
+    for (const k of present) await sink.delete(k);
+    cleared = true;
+  }
   const now = Date.now() / 1000;
   let restored = 0;
   let skipped = 0;
   let expired = 0;
-  for await (const e of kvState(store, master, r)) {
-    if (prefix && !e.k.startsWith(prefix)) continue;
-    if (e.e !== undefined && e.e <= now + 60) {
-      expired++;
-      continue;
+  let inBackup = 0;
+  const writes = new BoundedWrites(sink.parallelPuts ?? 1, IN_FLIGHT_BYTES);
+  try {
+    for await (const e of kvState(store, master, r)) {
+      inBackup++;
+      if (prefix && !e.k.startsWith(prefix)) continue;
+      if (!cleared) {
+        for (const k of present) await sink.delete(k);
+        cleared = true;
+      }
+      if (e.e !== undefined && e.e <= now + 60) {
+        expired++;
+        continue;
+      }
+      if (o.mode === "skip" && present.has(e.k)) {
+        skipped++;
+        continue;
+      }
+      if (!o.validateOnly) {
+        const value = fromBase64(e.v ?? "");
+        const options = { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) };
+        await writes.add(value.byteLength, () => sink.put(e.k, value, options));
+      }
+      restored++;
+      if (restored % 200 === 0) o.onProgress?.(restored);
     }
-    if (o.mode === "skip" && present.has(e.k)) {
-      skipped++;
-      continue;
-    }
-    if (!o.validateOnly) await sink.put(e.k, fromBase64(e.v ?? ""), { ...(e.m !== undefined ? { metadata: e.m } : {}), ...(e.e !== undefined ? { expiration: e.e } : {}) });
-    restored++;
-    if (restored % 200 === 0) o.onProgress?.(restored);
+  } finally {
+    // Every put started has ended before this returns or throws (the target may be closed next).
+    await writes.drain().catch(() => undefined);
+  }
+  await writes.drain();
+  if (prefix && restored + skipped + expired === 0) {
+    throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no key of backup ${r.manifest.backupId} (${inBackup} key(s)) starts with it; nothing restored`);
   }
   if (!o.validateOnly) await sink.close?.();
   o.onProgress?.(restored);
@@ -114,6 +146,7 @@ export function bindingKvSink(kv: KvLike, label: string): KvSink {
     },
     put: (key, value, options) => kv.put(key, value, options),
     delete: (key) => kv.delete(key),
+    parallelPuts: 16,
   };
 }
 

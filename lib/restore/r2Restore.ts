@@ -11,7 +11,7 @@ import type { MasterKey } from "../format/keys";
 import type { ArtifactEntry, Manifest } from "../format/manifest";
 import { StorageError, type BackupStorage } from "../storage/types";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
-import type { Resolved } from "./resolve";
+import { RestoreInputError, type Resolved } from "./resolve";
 
 export interface R2Sink {
   readonly label: string;
@@ -56,6 +56,12 @@ export function objectBody(store: BackupStorage, master: MasterKey, r: Resolved,
   });
 }
 
+/** The most failed keys one error message lists. */
+const LISTED_FAILURES = 20;
+
+/** Errors that stop the whole restore rather than one object: the backup is bad, or the operator said stop. */
+const FATAL = new Set(["ArtifactIntegrityError", "ManifestError", "InterruptedError"]);
+
 export async function restoreR2(store: BackupStorage, master: MasterKey, r: Resolved, sink: R2Sink, o: RestoreOptions): Promise<RestoreReport> {
   const prefix = o.only ?? "";
   const present = new Set<string>();
@@ -63,12 +69,25 @@ export async function restoreR2(store: BackupStorage, master: MasterKey, r: Reso
   if (o.mode === "fail" && present.size) {
     throw new RestoreRefusedError(`${sink.label} already holds ${present.size} object(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty bucket, or choose --mode skip, overwrite or clear.`);
   }
-  if (o.mode === "clear" && !o.validateOnly) for (const k of present) await sink.delete(k);
+  // With --only, cleared once the backup is known to hold something under the prefix: an
+  // --only that matches nothing fails before it has deleted anything.
+  let cleared = o.mode !== "clear" || o.validateOnly;
+  if (!cleared && !prefix) {
+    for (const k of present) await sink.delete(k);
+    cleared = true;
+  }
   let restored = 0;
   let skipped = 0;
   let bytes = 0;
+  let inBackup = 0;
+  const failed: string[] = [];
   for await (const line of inventoryOf(store, master, r.manifest)) {
+    inBackup++;
     if (prefix && !line.k.startsWith(prefix)) continue;
+    if (!cleared) {
+      for (const k of present) await sink.delete(k);
+      cleared = true;
+    }
     if (o.mode === "skip" && present.has(line.k)) {
       skipped++;
       continue;
@@ -80,11 +99,25 @@ export async function restoreR2(store: BackupStorage, master: MasterKey, r: Reso
       for await (const part of body as unknown as AsyncIterable<Uint8Array>) n += part.byteLength;
       if (n !== line.size) throw new StorageError(`${line.k}: backup holds ${n} bytes, inventory says ${line.size}`);
     } else {
-      await sink.put(line.k, body, line.size, { ...(line.http ? { http: line.http } : {}), ...(line.custom ? { custom: line.custom } : {}) });
+      try {
+        await sink.put(line.k, body, line.size, { ...(line.http ? { http: line.http } : {}), ...(line.custom ? { custom: line.custom } : {}) });
+      } catch (err) {
+        if (FATAL.has((err as Error).name)) throw err;
+        // One object the target cannot take does not stop the others; all of them are named below.
+        failed.push(`${JSON.stringify(line.k)}: ${(err as Error).message}`);
+        continue;
+      }
     }
     restored++;
     bytes += line.size;
     o.onProgress?.(restored);
+  }
+  if (prefix && restored + skipped + failed.length === 0) {
+    throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no object of backup ${r.manifest.backupId} (${inBackup} object(s)) has a key starting with it; nothing restored`);
+  }
+  if (failed.length) {
+    const more = failed.length > LISTED_FAILURES ? `; and ${failed.length - LISTED_FAILURES} more` : "";
+    throw new StorageError(`restore incomplete: ${failed.length} of ${failed.length + restored + skipped} object(s) could not be written to ${sink.label} (${restored} restored): ${failed.slice(0, LISTED_FAILURES).join("; ")}${more}`);
   }
   return { restored, skipped, details: { bytes }, validateOnly: o.validateOnly };
 }
