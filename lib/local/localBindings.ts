@@ -12,9 +12,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Miniflare, type MiniflareOptions } from "miniflare";
+import type { Miniflare, MiniflareOptions } from "miniflare";
 import { onCleanup } from "../process/cleanup";
 import { WORKER_COMPATIBILITY_DATE } from "./localWorker";
+import { ownedMiniflare } from "./ownedMiniflare";
 
 export interface LocalBindings {
   readonly mf: Miniflare;
@@ -26,12 +27,13 @@ export interface LocalBindings {
 }
 
 /** A Miniflare whose temporary directory is `parent/miniflare-*` rather than `$TMPDIR/miniflare-*`. */
-function miniflareIn(parent: string, options: MiniflareOptions): Miniflare {
+function miniflareIn(parent: string, options: MiniflareOptions, label: string): Miniflare {
   // Miniflare reads os.tmpdir() once, synchronously, in its constructor.
   const saved = process.env.TMPDIR;
   process.env.TMPDIR = parent;
   try {
-    return new Miniflare(options);
+    // Owned: under the CLI, Ctrl-C disposes it through the registry (not Miniflare's own exit).
+    return ownedMiniflare(options, label);
   } finally {
     if (saved === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved;
@@ -67,7 +69,7 @@ export async function openLocalBindings(dir: string, kind: "d1" | "kv" | "r2", i
       ...(kind === "d1" ? { d1Databases: { TARGET: id }, d1Persist: path.join(root, "d1") } : {}),
       ...(kind === "kv" ? { kvNamespaces: { TARGET: id }, kvPersist: path.join(root, "kv") } : {}),
       ...(kind === "r2" ? { r2Buckets: { TARGET: id }, r2Persist: path.join(root, "r2") } : {}),
-    });
+    }, `local:${dir}#${id}`);
     await mf.ready;
   } catch (err) {
     await dispose();
