@@ -5,13 +5,13 @@
  * refuses to run as root).
  */
 import { execFile, execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { withPgClient } from "../postgres/client";
-import { onCleanup, throwIfInterrupted } from "../process/cleanup";
+import { onCleanup, onForcedExit, throwIfInterrupted } from "../process/cleanup";
 
 const exec = promisify(execFile);
 
@@ -88,7 +88,18 @@ export async function startPgCluster(): Promise<PgCluster> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const unregister = onCleanup(`stop PostgreSQL in ${dir}`, () => halt("immediate"));
+  const unregisterCleanup = onCleanup(`stop PostgreSQL in ${dir}`, () => halt("immediate"));
+  // Forced exit: the postmaster is pg_ctl's daemon, not our child; SIGQUIT is an immediate stop.
+  const unforce = onForcedExit(() => {
+    const pid = Number(readFileSync(path.join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+    if (pid > 0) process.kill(pid, "SIGQUIT");
+    // Its data may be a restored (decrypted) database.
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const unregister = () => {
+    unforce();
+    unregisterCleanup();
+  };
   try {
     if (asRoot()) {
       const ids = execFileSync("id", ["-u", "postgres"]).toString().trim();

@@ -5,7 +5,7 @@
  * every registered undo (sensitive ones first, then newest first) and exits 130. A second
  * signal forces the exit at once.
  */
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 
 export type CleanupPriority = "sensitive" | "normal";
 
@@ -38,9 +38,72 @@ export function onCleanup(label: string, run: () => unknown, priority: CleanupPr
   };
 }
 
-/** A temp path removed on interrupt; `sensitive` for anything holding decrypted data. */
+/**
+ * Synchronous last words for a forced exit (a second Ctrl-C): no waiting is allowed then, but
+ * a server can still be told to quit and a decrypted file deleted. Keep them quick and sync.
+ */
+const forced = new Set<() => void>();
+
+export function onForcedExit(run: () => void): () => void {
+  forced.add(run);
+  return () => {
+    forced.delete(run);
+  };
+}
+
+/** A temp path removed on interrupt (on a forced exit too); `sensitive` for decrypted data. */
 export function cleanupPath(p: string, priority: CleanupPriority = "normal"): () => void {
-  return onCleanup(`remove ${p}`, () => rmSync(p, { recursive: true, force: true }), priority);
+  const remove = () => rmSync(p, { recursive: true, force: true });
+  const unforce = onForcedExit(remove);
+  const unregister = onCleanup(`remove ${p}`, remove, priority);
+  return () => {
+    unforce();
+    unregister();
+  };
+}
+
+/** Our descendants by /proc (Linux), deepest first: what a forced exit must not orphan. */
+function descendants(): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  const parent = new Map<number, number>();
+  for (const e of entries) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, ppid] of parent) if (ppid === pid) (walk(child), out.push(child));
+  };
+  walk(process.pid);
+  return out;
+}
+
+/** The forced exit: synchronous last words, then every descendant killed outright. */
+function forceExit(): void {
+  for (const run of forced) {
+    try {
+      run();
+    } catch {
+      /* best effort: we are exiting */
+    }
+  }
+  for (const pid of descendants()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 export function interruptSignal(): NodeJS.Signals | null {
@@ -93,7 +156,8 @@ export function installInterruptHandlers(o: { json?: boolean; write?: (line: str
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) {
-      write(`drposture: ${signal} again: exiting without finishing cleanup`);
+      write(`drposture: ${signal} again: exiting without finishing cleanup (child processes killed, temporary data removed)`);
+      forceExit();
       exit(signal, "exited without finishing cleanup");
     }
     interrupted = signal;
