@@ -34,6 +34,24 @@ function wholeNumberOption(value: string): number {
   return Number(value);
 }
 
+/** The shape of --to for each kind, checked before any store is opened or backup read. */
+const TARGET_SHAPES: Record<AssetKind | "postgres", RegExp> = {
+  d1: /^(file:.+|local:.+#.+)$/,
+  kv: /^(file:.+|local:.+#.+)$/,
+  // A directory (no scheme), s3://, r2://, file:// or local:.
+  r2: /^(s3:\/\/.+|r2:\/\/.+|file:\/\/.+|local:.+#.+|(?![a-z][a-z0-9+.-]*:).+)$/i,
+  // A URL or a libpq key=value string (host=... dbname=...).
+  postgres: /^((postgres|postgresql):\/\/.+|[a-z_]+=.*)$/,
+  neon: /^br-[a-z0-9-]+$/,
+};
+
+function checkTarget(kind: AssetKind | "postgres", to: string): void {
+  if (!TARGET_SHAPES[kind].test(to)) {
+    const line = TARGET_HELP.split("\n").find((l) => l.trimStart().startsWith(`${kind} `))?.trim() ?? "";
+    throw new CliError(`--to ${JSON.stringify(to)} is not a ${kind} target; expected ${line.slice(kind.length).trim()}`, EXIT.usage);
+  }
+}
+
 function parseLocal(to: string): { dir: string; id: string } {
   const m = /^local:(.+)#(.+)$/.exec(to);
   if (!m) throw new CliError(`--to ${to}: expected local:DIR#ID`, EXIT.usage);
@@ -135,6 +153,7 @@ export function registerRestore(program: Command): void {
     "where the backups are (the first one is used): s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory",
   ).action(async (kind: string, o: Opts) => {
     if (!["d1", "kv", "r2", "postgres", "neon"].includes(kind)) throw new CliError(`unknown kind "${kind}" (d1, kv, r2, postgres, neon)`, EXIT.usage);
+    checkTarget(kind as AssetKind | "postgres", o.to);
     const bar = progressBar(`restore ${kind}`, !o.json);
     const t = performance.now();
     try {

@@ -76,5 +76,10 @@ export function openStore(spec: string, environment: NodeJS.ProcessEnv = process
       flavour: "r2",
     });
   }
+  // Anything else is a directory; an empty spec or another scheme (gs://, https://) is a mistake,
+  // not a directory of that name.
+  if (!spec.trim()) throw new StoreSpecError(`--store "": expected s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(spec)?.[1];
+  if (scheme && scheme.toLowerCase() !== "file") throw new StoreSpecError(`${spec}: ${scheme}:// is not a store (s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory)`);
   return new DirStorage(path.resolve(spec.replace(/^file:\/\//, "")));
 }

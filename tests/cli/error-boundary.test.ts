@@ -86,6 +86,22 @@ describe("asset names are names, never paths", () => {
   });
 });
 
+describe("stores and targets are checked before anything is read", () => {
+  it.each([
+    ["an empty --store", ["list", "--store", "", "--key-file", "KEYFILE"], /--store "": expected s3:\/\/BUCKET/],
+    ["a store of another scheme", ["verify", "--store", "gs://bucket", "--key-file", "KEYFILE"], /gs:\/\/ is not a store/],
+    ["a kv target that is neither file: nor local:", ["restore", "kv", "--asset", "sessions", "--to", "sessions.json", "--store", "/nonexistent", "--key-file", "KEYFILE"], /--to "sessions.json" is not a kv target; expected file:PATH.json/],
+    ["a postgres target that is not a connection string", ["restore", "postgres", "--asset", "app", "--to", "localhost", "--store", "/nonexistent", "--key-file", "KEYFILE"], /is not a postgres target; expected a connection string/],
+    ["an r2 target of another scheme", ["restore", "r2", "--asset", "media", "--to", "https://bucket.example", "--store", "/nonexistent", "--key-file", "KEYFILE"], /is not a r2 target/],
+    ["a neon target that is not a branch id", ["restore", "neon", "--to", "main", "--project", "p", "--from", "2026-11-20T10:00:00Z"], /--to "main" is not a neon target; expected the branch id/],
+  ])("%s: exit 2 with what is expected", async (_what, args, message) => {
+    const r = await drposture(args.map((a) => (a === "KEYFILE" ? keyFile : a)), { env: { NEON_API_KEY: "k" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    oneLine(r.stderr);
+  });
+});
+
 describe("classify", () => {
   it("maps node-postgres errors by SQLSTATE with a hint", () => {
     const err = Object.assign(new Error('password authentication failed for user "x"'), { code: "28P01", severity: "FATAL" });
