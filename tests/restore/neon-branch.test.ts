@@ -142,5 +142,21 @@ describe("restore neon --new-branch (Neon API stand-in)", () => {
     expect((await post({ branch: { parent_id: "br-nope", name: "x" } })).status).toBe(404);
     expect((await post({ branch: { name: "x" }, endpoints: [{ type: "read_write" }, { type: "read_write" }] })).status).toBe(400);
     expect(neon.state.branches).toHaveLength(1);
+    const made = (await (await post({ branch: { parent_id: "br-prod-main", name: "y" }, endpoints: [{ type: "read_write" }] })).json()) as { branch: { id: string }; endpoints: Array<{ id: string }> };
+    const get = (p: string) => fetch(`${neon.url}/projects/${neon.state.projectId}/${p}`, { headers: { authorization: `Bearer ${neon.state.apiKey}` } });
+    const eps = (await (await get(`branches/${made.branch.id}/endpoints`)).json()) as { endpoints: Array<{ id: string }> };
+    expect(eps.endpoints.map((e) => e.id)).toEqual([made.endpoints[0]!.id]);
+    expect((await get(`connection_uri?branch_id=${made.branch.id}&database_name=neondb&role_name=nobody`)).status).toBe(404);
+    expect((await get(`connection_uri?branch_id=${made.branch.id}&database_name=neondb`)).status).toBe(400);
+  });
+
+  it("--validate-only checks the parent, the time and the name, and creates nothing", async () => {
+    neon = await startNeonStandin({ historyRetentionSeconds: 86_400, branchId: "br-prod-main" });
+    const ok = await restoreNeon(["--new-branch", "inspect-dry", "--from", hoursAgo(2), "--validate-only", "--json"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ validateOnly: true, branchId: null, connectionUri: null, operations: [] });
+    const taken = await restoreNeon(["--new-branch", "main", "--validate-only"]);
+    expect(taken.code).toBe(1);
+    expect(writes()).toEqual([]);
   });
 });
