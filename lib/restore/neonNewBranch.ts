@@ -44,10 +44,16 @@ export interface NeonNewBranchResult {
   readonly operations: readonly string[];
 }
 
-/** Neon's branch search matches partial names; the refusal is for an exact one. */
+/** Neon's branch search matches partial names, a page at a time (CursorPaginationResponse:
+ * `.pagination.next` goes back as `cursor`); the refusal is for an exact one. */
 async function assertNameFree(api: Api<unknown>, projectId: string, name: string): Promise<void> {
-  const { branches } = (await api.listProjectBranches({ projectId, search: name })).data;
-  const same = branches.find((b) => b.name === name);
+  let cursor: string | undefined;
+  let same: { id: string } | undefined;
+  do {
+    const page = (await api.listProjectBranches({ projectId, search: name, ...(cursor ? { cursor } : {}) })).data;
+    same = page.branches.find((b) => b.name === name);
+    cursor = page.branches.length ? page.pagination?.next : undefined;
+  } while (!same && cursor);
   if (same) throw new RestoreRefusedError(`a branch named "${name}" already exists in project ${projectId} (${same.id}); choose another --new-branch name or delete that branch`);
 }
 
