@@ -18,6 +18,8 @@ interface Opts extends StoreKeyOptions {
   project?: string;
   neonApiUrl: string;
   neonWait: string;
+  newBranch?: string;
+  showPassword?: boolean;
   presentKeys?: string;
 }
 
@@ -72,17 +74,32 @@ function readPresentKeys(file: string): string[] {
   return parsed.map((k) => (k as { name: string }).name);
 }
 
+/** restore neon --new-branch: a branch of --to at --from (omitted: now) with a read-write endpoint;
+ * the parent is not touched. */
+async function newNeonBranch(o: Opts, apiKey: string, projectId: string, wait: { timeoutMs: number; pollIntervalMs?: number }) {
+  const name = o.newBranch as string;
+  // Neon's limit on branch names (api-client BranchCreateRequest: "@minLength 1 @maxLength 256").
+  if (name.length < 1 || name.length > 256 || name.trim() !== name) throw new CliError(`--new-branch "${name}": expected a branch name of 1-256 characters without surrounding spaces`, EXIT.usage);
+  const { createNeonBranchAt } = require("../../lib/restore/neonNewBranch") as typeof import("../../lib/restore/neonNewBranch");
+  const timestamp = o.from === "latest" ? undefined : new Date(o.from);
+  const r = await createNeonBranchAt({ apiKey, apiUrl: o.neonApiUrl, projectId, parentId: o.to, name, ...(timestamp ? { timestamp } : {}), validateOnly: !!o.validateOnly, showPassword: !!o.showPassword, wait });
+  if (!o.json && r.branchId) process.stderr.write(`created branch ${r.branchName} (${r.branchId}) from ${r.parentId} at ${r.parentTimestamp ?? "its current state"}; endpoint ${r.host}\n`);
+  return r;
+}
+
 async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOptions): Promise<RestoreReport | Record<string, unknown>> {
+  if (kind !== "neon" && (o.newBranch !== undefined || o.showPassword)) throw new CliError("--new-branch and --show-password are for restore neon only", EXIT.usage);
   if (kind === "neon") {
     const { restoreNeonBranch } = require("../../lib/restore/neonRestore") as typeof import("../../lib/restore/neonRestore");
     const apiKey = process.env.NEON_API_KEY;
     if (!apiKey || !o.project) throw new CliError("restore neon needs --project and NEON_API_KEY", EXIT.usage);
-    const t = new Date(o.from);
+    const t = new Date(o.newBranch !== undefined && o.from === "latest" ? Date.now() : o.from);
     if (Number.isNaN(t.getTime())) throw new CliError(`--from ${o.from}: a Neon restore needs a point in time (ISO 8601)`, EXIT.usage);
     const { waitOptionsFromEnv } = require("../../lib/neon/operations") as typeof import("../../lib/neon/operations");
     const timeoutMs = Number(o.neonWait) * 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CliError(`--neon-wait ${o.neonWait}: expected seconds (a positive number)`, EXIT.usage);
     const wait = { ...waitOptionsFromEnv(process.env), timeoutMs };
+    if (o.newBranch !== undefined) return { ...(await newNeonBranch(o, apiKey, o.project, wait)) };
     return { ...(await restoreNeonBranch({ apiKey, apiUrl: o.neonApiUrl, projectId: o.project, branchId: o.to, timestamp: t, validateOnly: !!o.validateOnly, wait })) };
   }
   if (!o.asset) throw new CliError("--asset <name> is needed (the asset's name in the backups, e.g. app-db)", EXIT.usage);
@@ -149,7 +166,9 @@ export function registerRestore(program: Command): void {
       .option("--present-keys <file>", "kv into file:: the namespace's keys (`wrangler kv key list` output), so fail and skip see what exists")
       .option("--project <id>", "Neon project id (restore neon)")
       .option("--neon-api-url <url>", "Neon API base URL", "https://console.neon.tech/api/v2")
-      .option("--neon-wait <seconds>", "restore neon: how long to wait for Neon to finish the restore's operations", "600"),
+      .option("--neon-wait <seconds>", "restore neon: how long to wait for Neon to finish the restore's operations", "600")
+      .option("--new-branch <name>", "restore neon: create a new branch NAME of --to at --from (omitted: now) with a read-write endpoint and print its connection string; --to is left untouched")
+      .option("--show-password", "restore neon --new-branch: print the connection string with its password (default: REDACTED)"),
     "where the backups are (the first one is used): s3://BUCKET?region=R, r2://ACCOUNT/BUCKET or a directory",
   ).action(async (kind: string, o: Opts) => {
     if (!["d1", "kv", "r2", "postgres", "neon"].includes(kind)) throw new CliError(`unknown kind "${kind}" (d1, kv, r2, postgres, neon)`, EXIT.usage);
@@ -160,6 +179,7 @@ export function registerRestore(program: Command): void {
       const report = await runKind(kind as AssetKind | "postgres", o, { mode: o.mode, validateOnly: !!o.validateOnly, ...(o.only ? { only: o.only } : {}), onProgress: (d, total) => bar.update(d, total) });
       const seconds = (performance.now() - t) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ kind, ...report, seconds })}\n`);
+      else if (kind === "neon" && o.newBranch !== undefined) process.stdout.write(`${(report as { connectionUri?: string }).connectionUri ?? "validated (nothing written)"}\n`);
       else process.stdout.write(`${o.validateOnly ? "validated (nothing written)" : "restored"}: ${JSON.stringify(report)} in ${seconds.toFixed(1)} s\n`);
     } finally {
       bar.stop();

@@ -23,10 +23,13 @@
  *   GET       /projects/{project_id}/branches/{branch_id}
  *   POST      /projects/{project_id}/branches/{branch_id}/restore
  *   GET       /projects/{project_id}/operations/{operation_id}
+ *   POST      /projects/{project_id}/branches, GET .../branches/{branch_id}/endpoints,
+ *   GET       /projects/{project_id}/connection_uri   (lib/local/neonStandinBranches.ts)
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { branchCreationRoutes, type StandinEndpoint } from "./neonStandinBranches";
 
 export const NEON_MAX_HISTORY_RETENTION_SECONDS = 2_592_000;
 
@@ -40,6 +43,7 @@ interface StandinBranch {
   id: string;
   name: string;
   parent_id?: string;
+  parent_timestamp?: string;
   created_at: string;
   restored_from?: { source_branch_id: string; source_timestamp?: string };
 }
@@ -88,6 +92,9 @@ export interface NeonStandinState {
   schedules: Record<string, unknown[]>;
   snapshots: StandinSnapshot[];
   operations: StandinOperation[];
+  endpoints: StandinEndpoint[];
+  /** The role password of each branch created through POST /branches. */
+  passwords: Record<string, string>;
   requests: StandinRequest[];
 }
 
@@ -204,9 +211,22 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
     schedules: {},
     snapshots: [],
     operations: [],
+    endpoints: [],
+    passwords: {},
     requests: [],
   };
   const ops = operationsOf(state);
+  const creation = branchCreationRoutes({
+    projectId: state.projectId,
+    historyRetentionSeconds: () => state.historyRetentionSeconds,
+    branches: state.branches,
+    endpoints: state.endpoints,
+    passwords: state.passwords,
+    ops,
+    fail: (status, message) => {
+      throw new HttpError(status, message);
+    },
+  });
 
   const project = () => ({
     id: state.projectId,
@@ -304,6 +324,8 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
     if (rest === "" && m === "PATCH") return patchProject(body);
     if (rest === "snapshots" && m === "GET") return [200, { snapshots: state.snapshots }];
     if (rest === "branches" && m === "GET") return [200, { branches: state.branches }];
+    const created = creation.route(rest, m, url, body);
+    if (created) return created;
     const op = /^operations\/([^/]+)$/.exec(rest);
     if (op && m === "GET") return [200, { operation: ops.poll(op[1] as string) }];
     const one = /^branches\/([^/]+)$/.exec(rest);

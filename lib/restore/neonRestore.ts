@@ -5,7 +5,7 @@
  * changes nothing. The restore is reported only once Neon's operations for it have finished:
  * until then the branch's point in time "isn't finalized" (Neon API v2 spec, Branch.parent_lsn).
  */
-import { createApiClient } from "@neondatabase/api-client";
+import { createApiClient, type Api, type Branch, type Project } from "@neondatabase/api-client";
 import { waitForOperations, type WaitOptions } from "../neon/operations";
 import { RestoreRefusedError } from "./modes";
 
@@ -32,25 +32,33 @@ export interface NeonRestoreResult {
   readonly operations: readonly string[];
 }
 
-export async function restoreNeonBranch(o: NeonRestoreOptions): Promise<NeonRestoreResult> {
-  const api = createApiClient({ apiKey: o.apiKey, baseURL: o.apiUrl, timeout: 30_000 });
-  const { project } = (await api.getProject(o.projectId)).data;
-  const branch = await api.getProjectBranch(o.projectId, o.branchId).then(
+/** The project and the branch a point-in-time request reads from, after refusing a time that
+ * Neon cannot serve: before the branch existed, outside the history retention window, or in the
+ * future. Sends only GETs. Shared by the in-place restore and `--new-branch`. */
+export async function checkPointInTime(api: Api<unknown>, projectId: string, branchId: string, timestamp: Date): Promise<{ project: Project; branch: Branch; windowDays: number }> {
+  const { project } = (await api.getProject(projectId)).data;
+  const branch = await api.getProjectBranch(projectId, branchId).then(
     (r) => r.data.branch,
     (err: { response?: { status?: number } }) => {
-      if (err.response?.status === 404) throw new RestoreRefusedError(`branch ${o.branchId} does not exist in project ${o.projectId}`);
+      if (err.response?.status === 404) throw new RestoreRefusedError(`branch ${branchId} does not exist in project ${projectId}`);
       throw err;
     },
   );
-  if (Date.parse(branch.created_at) > o.timestamp.getTime()) {
-    throw new RestoreRefusedError(`branch ${o.branchId} was created at ${branch.created_at}, after ${o.timestamp.toISOString()}; restore from its parent or a pg_dump backup`);
+  if (Date.parse(branch.created_at) > timestamp.getTime()) {
+    throw new RestoreRefusedError(`branch ${branchId} was created at ${branch.created_at}, after ${timestamp.toISOString()}; restore from its parent or a pg_dump backup`);
   }
   const windowDays = project.history_retention_seconds / 86_400;
   const oldest = Date.now() - project.history_retention_seconds * 1000;
-  if (o.timestamp.getTime() < oldest) {
-    throw new RestoreRefusedError(`${o.timestamp.toISOString()} is outside Neon's ${windowDays}-day restore window (oldest: ${new Date(oldest).toISOString()}); use a pg_dump backup instead`);
+  if (timestamp.getTime() < oldest) {
+    throw new RestoreRefusedError(`${timestamp.toISOString()} is outside Neon's ${windowDays}-day restore window (oldest: ${new Date(oldest).toISOString()}); use a pg_dump backup instead`);
   }
-  if (o.timestamp.getTime() > Date.now()) throw new RestoreRefusedError(`${o.timestamp.toISOString()} is in the future`);
+  if (timestamp.getTime() > Date.now()) throw new RestoreRefusedError(`${timestamp.toISOString()} is in the future`);
+  return { project, branch, windowDays };
+}
+
+export async function restoreNeonBranch(o: NeonRestoreOptions): Promise<NeonRestoreResult> {
+  const api = createApiClient({ apiKey: o.apiKey, baseURL: o.apiUrl, timeout: 30_000 });
+  const { windowDays } = await checkPointInTime(api, o.projectId, o.branchId, o.timestamp);
   const preserve = o.preserveUnderName ?? `pre-restore-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   let operations: string[] = [];
   if (!o.validateOnly) {
