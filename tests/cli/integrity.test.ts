@@ -13,6 +13,7 @@ import { openLocalBindings } from "../../lib/local/localBindings";
 import { runSql, startPgCluster, type PgCluster } from "../../lib/local/postgres";
 import { withPgClient } from "../../lib/postgres/client";
 import { drposture } from "../helpers/cli";
+import { backupD1Store } from "../restore/d1Store";
 import { ROOT } from "../helpers/program";
 
 let dir: string;
@@ -174,6 +175,32 @@ describe("drposture integrity --d1", () => {
     expect(r.stdout).toContain("ok    d1: full-text index posts_fts: integrity-check passed, 1 indexed row(s)");
     expect(r.stdout).toContain("ok    d1: has-users: 1 row(s), expected at least 1");
   }, 60_000);
+
+  it("exits 0 on the script `drposture restore d1 --to file:` writes from a real backup", async () => {
+    const store = await backupD1Store({
+      "app-db": [
+        "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT)",
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id), body TEXT)",
+        "CREATE VIRTUAL TABLE posts_fts USING fts5(body, content='posts', content_rowid='id')",
+        "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')",
+        "INSERT INTO posts VALUES (1, 1, 'hello world'), (2, 2, 'second; post')",
+        "INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')",
+        "CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+        "INSERT INTO d1_migrations (name) VALUES ('0001_init.sql')",
+      ],
+    });
+    const file = path.join(dir, "from-backup.sql");
+    const restored = await drposture(["restore", "d1", "--store", store.store, "--key-file", store.keyFile, "--asset", "app-db", "--to", `file:${file}`]);
+    expect(restored.code).toBe(0);
+    const r = await integrity("itest", "--d1", `file:${file}`, "--asset", "app-db");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("ok    d1: load from-backup.sql");
+    expect(r.stdout).toContain("ok    d1: full-text index posts_fts: integrity-check passed");
+    expect(r.stdout).toContain("ok    d1: migrations d1_migrations: 1 applied, last 0001_init.sql");
+    expect(r.stdout).toContain("ok    d1: has-users: 2 row(s), expected at least 1");
+    rmSync(store.base, { recursive: true, force: true });
+  }, 180_000);
 
   it("checks a SQL script (file:) in a throwaway D1: multi-line statements and triggers load; a failing declared check exits 1", async () => {
     const file = path.join(dir, "restored.sql");
