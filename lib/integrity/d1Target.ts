@@ -5,7 +5,7 @@
  * transaction: D1 enforces foreign keys at commit, and a script whose rows break them does not
  * load at all (that is reported as the script's failed check, not hidden).
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { openLocalBindings, type LocalBindings } from "../local/localBindings";
@@ -48,7 +48,6 @@ async function openScript(file: string): Promise<D1Target> {
   let b: LocalBindings | undefined;
   const dispose = async () => {
     await b?.dispose();
-    const { rmSync } = await import("node:fs");
     rmSync(dir, { recursive: true, force: true });
     unregister();
   };

@@ -5,9 +5,10 @@
  * […]) and comments (-- and /* *\/) so that nothing inside them counts; outside them there may
  * be no `;` except a trailing one (one statement), the first keyword must be SELECT or WITH,
  * and no keyword that writes or changes the connection may appear (a WITH can lead into
- * INSERT/UPDATE/DELETE/REPLACE in SQLite; ATTACH, PRAGMA and friends are refused too).
+ * INSERT/UPDATE/DELETE/REPLACE in SQLite; ATTACH, PRAGMA and friends are refused too). The scan is
+ * conservative: an unquoted column named like one of those keywords is refused; quote it.
  */
-const WRITES = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE", "UPSERT", "CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "PRAGMA", "VACUUM", "REINDEX", "ANALYZE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]);
+const WRITES = new Set(["INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "ATTACH", "DETACH", "PRAGMA", "VACUUM", "REINDEX", "ANALYZE", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]);
 
 /** The SQL with strings, quoted identifiers and comments blanked out (same length). */
 export function codeOnly(sql: string): string {
@@ -49,8 +50,9 @@ export function notASingleSelect(sql: string): string | null {
   if (code.includes(";")) return "must be a single statement (found more than one `;`-separated statement)";
   const words = code.toUpperCase().match(/[A-Z_][A-Z0-9_]*/g) ?? [];
   if (words[0] !== "SELECT" && words[0] !== "WITH") return `must be a SELECT or WITH … SELECT statement (starts with ${words[0] ?? JSON.stringify(code.slice(0, 10))})`;
-  const writer = words.find((w) => WRITES.has(w));
-  if (writer) return `must only read: ${writer} is not allowed in a D1 check`;
+  // REPLACE is also a string function; only REPLACE INTO writes.
+  const writer = words.find((w) => WRITES.has(w)) ?? (/\bREPLACE\s+INTO\b/i.test(code) ? "REPLACE INTO" : undefined);
+  if (writer) return `must only read: ${writer} is not allowed in a D1 check (quote an identifier that is spelled like a keyword)`;
   return null;
 }
 
