@@ -4,7 +4,7 @@
  * the stack config declares. Exit 0 all pass, 1 any fails (named, with rows and samples),
  * 2 bad usage or config (with the config path), and nothing is written to the database checked.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -214,8 +214,11 @@ describe("drposture integrity --d1", () => {
         "INSERT INTO audit (note) VALUES ('line one;\nline two');",
       ].join("\n"),
     );
-    const r = await integrity("itest", "--d1", `file:${file}`, "--json");
+    // Its own TMPDIR: the throwaway D1 (restored data) must be gone when the command ends.
+    const tmp = mkdtempSync(path.join(dir, "tmp-"));
+    const r = await drposture(["integrity", "--cwd", dir, "--stack", "itest", "--d1", `file:${file}`, "--json"], { env: { TMPDIR: tmp } });
     expect(r.code).toBe(1);
+    expect(readdirSync(tmp)).toEqual([]);
     const doc = JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; rows: number; detail: string }> };
     expect(doc.checks.find((c) => c.name === "d1: load restored.sql")).toMatchObject({ ok: true, rows: 5 });
     expect(doc.checks.find((c) => c.name === "d1: has-users")).toMatchObject({ ok: false, rows: 0, detail: "0 row(s), expected at least 1" });
@@ -253,5 +256,11 @@ describe("usage and config errors exit 2", () => {
     const asset = await integrity("itest", "--d1", `file:${path.join(dir, "x.sql")}`, "--asset", "sessions");
     expect(asset.code).toBe(2);
     expect(asset.stderr).toContain("--asset sessions: not a D1 asset of stack itest (D1 assets: app-db)");
+    const pgAsset = await integrity("itest", "--postgres", "postgres://x@127.0.0.1:1/x", "--asset", "app-db");
+    expect(pgAsset.code).toBe(2);
+    expect(pgAsset.stderr).toContain("--asset app-db: not the Postgres asset of stack itest (neon/");
+    const notUrl = await integrity("itest", "--postgres", "host=localhost");
+    expect(notUrl.code).toBe(2);
+    expect(notUrl.stderr).toContain("expected a postgres:// or postgresql:// connection URL");
   });
 });
