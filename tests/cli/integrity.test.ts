@@ -72,14 +72,24 @@ describe("drposture integrity --postgres", () => {
       PRISMA_TABLE,
       `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at) VALUES
         ('ffffffff-0000-4000-8000-000000000001', 'c1', '20240101_init', '2024-01-01', '2024-01-01 00:00:01'),
-        ('00000000-0000-4000-8000-000000000002', 'c2', '20240201_posts', '2024-02-01', '2024-02-01 00:00:01')`,
+        ('00000000-0000-4000-8000-000000000002', 'c2', '20240201_posts', '2024-02-01', '2024-02-01 00:00:01'),
+        ('11111111-0000-4000-8000-000000000003', 'c3', '20240115_tags', '2024-01-15', '2024-01-15 00:00:01')`,
+      // A failure that `prisma migrate resolve --rolled-back` and a successful re-run superseded.
+      `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, rolled_back_at, logs) VALUES
+        ('22222222-0000-4000-8000-000000000004', 'c3', '20240115_tags', '2024-01-14', NULL, '2024-01-14 12:00:00', 'ERROR: relation exists')`,
+      // Drizzle's table, ids out of applied order: read by created_at.
+      "CREATE SCHEMA drizzle",
+      "CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)",
+      "INSERT INTO drizzle.__drizzle_migrations (id, hash, created_at) VALUES (1, 'h-newest', 1734300000000), (2, 'h-oldest', 1734200000000)",
+      "SELECT setval('drizzle.__drizzle_migrations_id_seq', 2)",
     ]);
     const r = await integrity("itest", "--postgres", url);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("ok    postgres: foreign keys resolve");
     expect(r.stdout).toContain("ok    postgres: sequences continue");
-    expect(r.stdout).toContain("ok    postgres: migrations public._prisma_migrations: 2 applied, last 20240201_posts");
+    expect(r.stdout).toContain("ok    postgres: migrations public._prisma_migrations: 3 applied, last 20240201_posts");
+    expect(r.stdout).toContain("ok    postgres: migrations drizzle.__drizzle_migrations: 2 applied, last h-newest at 1734300000000");
     expect(r.stdout).toContain("ok    postgres: sessions-have-users: 0 row(s), expected 0");
     expect(r.stdout).toContain("ok    postgres: users-exist: 2 row(s), expected at least 1");
     expect(r.stdout).toMatch(/all \d+ check\(s\) passed/);
