@@ -8,7 +8,8 @@
  * Migration tables: wrangler's `d1_migrations` (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT
  * UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP), as `wrangler d1 export` writes it
  * (public D1 exports found with the code search), read by applied_at then id; Drizzle's
- * `__drizzle_migrations` (id, hash, created_at) read by created_at.
+ * `__drizzle_migrations` (id, hash, created_at) read by created_at; `schema_migrations` (version,
+ * and golang-migrate's dirty flag: a migration that failed half-way) read by version.
  */
 import type { D1Like } from "../restore/d1Restore";
 import { judgeDeclared, refusedDeclared, type DeclaredCheck } from "./declaredChecks";
@@ -21,7 +22,7 @@ const quote = (name: unknown) => `"${String(name).replace(/"/g, '""')}"`;
 
 async function migrationChecks(all: (sql: string) => Promise<Rows>): Promise<IntegrityResult[]> {
   const out: IntegrityResult[] = [];
-  const tables = new Set((await all("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('d1_migrations', '__drizzle_migrations')")).map((r) => String(r.name)));
+  const tables = new Set((await all("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('d1_migrations', '__drizzle_migrations', 'schema_migrations')")).map((r) => String(r.name)));
   if (tables.has("d1_migrations")) {
     const rows = await all("SELECT id, name, applied_at FROM d1_migrations ORDER BY applied_at ASC, id ASC");
     const last = rows[rows.length - 1];
@@ -32,7 +33,19 @@ async function migrationChecks(all: (sql: string) => Promise<Rows>): Promise<Int
     const last = rows[rows.length - 1];
     out.push({ check: "d1: migrations __drizzle_migrations", ok: rows.length > 0, rows: 0, sample: [], detail: last ? `${rows.length} applied, last ${last.hash} at ${last.created_at}` : "the table is empty" });
   }
+  if (tables.has("schema_migrations")) out.push(await schemaMigrations(all));
   return out;
+}
+
+async function schemaMigrations(all: (sql: string) => Promise<Rows>): Promise<IntegrityResult> {
+  const columns = (await all("PRAGMA table_info(schema_migrations)")).map((c) => String(c.name));
+  const order = columns.includes("version") ? "version" : (columns[0] as string);
+  const rows = await all(`SELECT * FROM schema_migrations ORDER BY ${quote(order)} ASC`);
+  const dirty = columns.includes("dirty") ? rows.filter((r) => Number(r.dirty) === 1) : [];
+  const last = rows[rows.length - 1];
+  const check = "d1: migrations schema_migrations";
+  if (dirty.length) return { check, ok: false, rows: dirty.length, sample: jsonRows(dirty), detail: `${dirty.length} dirty (failed) migration(s): ${dirty.map((r) => String(r[order])).join(", ")}` };
+  return { check, ok: rows.length > 0, rows: 0, sample: [], detail: last ? `${rows.length} applied, last ${String(last[order])}` : "the table is empty" };
 }
 
 async function ftsChecks(db: D1Like, all: (sql: string) => Promise<Rows>): Promise<IntegrityResult[]> {

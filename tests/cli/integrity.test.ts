@@ -212,7 +212,7 @@ describe("drposture integrity --d1", () => {
     rmSync(store.base, { recursive: true, force: true });
   }, 180_000);
 
-  it("checks a SQL script (file:) in a throwaway D1: multi-line statements and triggers load; a failing declared check exits 1", async () => {
+  it("checks a SQL script (file:) in a throwaway D1: multi-line statements and triggers load; a dirty schema_migrations row and a failing declared check exit 1", async () => {
     const file = path.join(dir, "restored.sql");
     writeFileSync(
       file,
@@ -222,6 +222,8 @@ describe("drposture integrity --d1", () => {
         "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, note TEXT);",
         "CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN INSERT INTO audit (note) VALUES ('user; added'); END;",
         "INSERT INTO audit (note) VALUES ('line one;\nline two');",
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, dirty INTEGER NOT NULL);",
+        "INSERT INTO schema_migrations VALUES (3, 1);",
       ].join("\n"),
     );
     // Its own TMPDIR: the throwaway D1 (restored data) must be gone when the command ends.
@@ -230,7 +232,8 @@ describe("drposture integrity --d1", () => {
     expect(r.code).toBe(1);
     expect(readdirSync(tmp)).toEqual([]);
     const doc = JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; rows: number; detail: string }> };
-    expect(doc.checks.find((c) => c.name === "d1: load restored.sql")).toMatchObject({ ok: true, rows: 5 });
+    expect(doc.checks.find((c) => c.name === "d1: load restored.sql")).toMatchObject({ ok: true, rows: 7 });
+    expect(doc.checks.find((c) => c.name === "d1: migrations schema_migrations")).toMatchObject({ ok: false, rows: 1, detail: "1 dirty (failed) migration(s): 3" });
     expect(doc.checks.find((c) => c.name === "d1: has-users")).toMatchObject({ ok: false, rows: 0, detail: "0 row(s), expected at least 1" });
     expect(doc.ok).toBe(false);
   }, 60_000);
