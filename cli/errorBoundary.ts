@@ -15,7 +15,7 @@ export interface CliFailure {
 }
 
 /** Bad input (exit 2): named, so that classifying needs none of their modules. */
-const USAGE_ERRORS = new Set(["PostureConfigError", "StackConfigError", "StoreSpecError", "KeySourceError", "RestoreInputError", "FixtureError", "PolicyConfigError", "WebhookUrlError"]);
+const USAGE_ERRORS = new Set(["PostureConfigError", "StackConfigError", "StoreSpecError", "KeySourceError", "RestoreInputError", "FixtureError", "PolicyConfigError", "WebhookUrlError", "IntegrityTargetError"]);
 
 /** Known failures of the work itself (exit 1). */
 const FAILURE_ERRORS = new Set([

@@ -7,6 +7,7 @@ import { installInterruptHandlers, interruptSignal, INTERRUPTED_EXIT, runCleanup
 import { registerBackup } from "./commands/backup";
 import { registerCheck } from "./commands/check";
 import { registerDrill } from "./commands/drill";
+import { registerIntegrity } from "./commands/integrity";
 import { registerListVerify } from "./commands/listVerify";
 import { registerPosture } from "./commands/posture";
 import { registerRestore } from "./commands/restore";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerDrill(program);
   registerRunbook(program);
+  registerIntegrity(program);
   return program;
 }
 

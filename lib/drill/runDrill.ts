@@ -18,7 +18,7 @@ import type { BackupStorage } from "../storage/types";
 import type { DrillAsset, DrillEnvironment } from "./environment";
 import { startDrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
-import type { IntegrityResult } from "./integrity";
+import type { IntegrityResult } from "../integrity/result";
 import { destroy, integrity, measure, rebuildTarget, restoreInto, seed } from "./steps";
 
 export interface AssetResult {

@@ -16,7 +16,9 @@ import type { BackupStorage } from "../storage/types";
 import { digestD1, digestKv, digestPostgres, digestR2, type Digest } from "./digests";
 import type { DrillAsset, DrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
-import { d1Integrity, postgresIntegrity, type IntegrityResult } from "./integrity";
+import { d1Integrity } from "../integrity/d1";
+import { postgresIntegrity } from "../integrity/postgres";
+import type { IntegrityResult } from "../integrity/result";
 
 
 const mf = (env: DrillEnvironment) => env.worker.mf;

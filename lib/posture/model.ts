@@ -3,6 +3,7 @@
  * Components, the Worker's schedule, the runbook and the CLI all read numbers from here;
  * nothing else restates an RPO, a retention or a lifecycle day count.
  */
+import type { DeclaredCheck } from "../integrity/declaredChecks";
 import { formatIssues, PostureConfigError } from "./errors";
 import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
@@ -101,6 +102,8 @@ export interface Posture {
   /** Cron triggers of the backup Worker: the minimal set, each with the assets it backs up. */
   readonly cronSchedule: readonly CronGroup[];
   readonly hasNeonApiKey: boolean;
+  /** Declared post-restore checks (`drposture:integrity`): Postgres, and per D1 asset. */
+  readonly integrity: { readonly postgres: readonly DeclaredCheck[]; readonly d1: Readonly<Record<string, readonly DeclaredCheck[]>> };
 }
 
 const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
@@ -190,6 +193,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     defaults: { rpoMinutes: rpoDefault, rtoMinutes: rtoDefault },
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
+    integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
   };
 }
 

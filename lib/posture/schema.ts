@@ -4,6 +4,7 @@
  * block and the README's config reference are generated from it (see configDocs.ts).
  */
 import { z } from "zod";
+import { integrityConfig } from "./integrityConfig";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
 
 /** Cron fires at most once a minute, but a backup needs time to run and commit; below 5 min
@@ -174,6 +175,7 @@ const configObject = z.strictObject({
     .url({ protocol: /^https$/, error: "must be an https:// URL" })
     .optional()
     .meta({ description: "Webhook receiving backup failure and staleness alerts (secret).", secret: true }),
+  integrity: integrityConfig,
   neonApiKey: z
     .string()
     .min(1)
@@ -241,6 +243,12 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       }
       seen.set(key, `assets.${kind}[${i}]`);
     });
+  }
+  for (const name of Object.keys(cfg.integrity?.d1 ?? {})) {
+    if (!cfg.assets.d1.some((a) => a.name === name)) {
+      const known = cfg.assets.d1.map((a) => a.name).join(", ") || "none";
+      ctx.addIssue({ code: "custom", path: ["integrity", "d1", name], input: name, message: `is not a D1 asset of this stack (assets.d1 names: ${known})` });
+    }
   }
   const total = cfg.assets.d1.length + cfg.assets.kv.length + cfg.assets.r2.length + (cfg.neon ? 1 : 0);
   if (total === 0) {

@@ -13,7 +13,7 @@ import { listBackups } from "../../lib/backup/catalog";
 import { backupPostgres, PostgresBackupError } from "../../lib/backup/postgresBackup";
 import { digestPostgres } from "../../lib/drill/digests";
 import { sampleFixture } from "../../lib/drill/fixture";
-import { postgresIntegrity } from "../../lib/drill/integrity";
+import { postgresIntegrity } from "../../lib/integrity/postgres";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
 import { startPgCluster, type PgCluster } from "../../lib/local/postgres";
 import { RestoreRefusedError } from "../../lib/restore/modes";
