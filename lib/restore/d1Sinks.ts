@@ -3,10 +3,9 @@
  * can be inspected before anything is written, or a SQL script for
  * `wrangler d1 execute <db> --remote --file`, which cannot (its guards run in the script).
  */
-import { createWriteStream, existsSync, renameSync, rmSync, statSync } from "node:fs";
-import * as path from "node:path";
+import { existsSync, statSync } from "node:fs";
 import { quoteIdent } from "../backup/d1Dump";
-import { cleanupPath } from "../process/cleanup";
+import { AtomicFile, missingDirectory } from "../storage/atomicFile";
 import { RestoreRefusedError, type RestoreMode } from "./modes";
 import { RestoreInputError } from "./resolve";
 import type { Stmt } from "./d1Statements";
@@ -84,41 +83,17 @@ export class D1RestoreError extends Error {
  * written under a temporary name and renamed when complete, so a failed restore leaves none.
  */
 export function sqlFileSink(file: string, mode: RestoreMode): D1Sink & { readonly replaces: boolean } {
-  const dir = path.dirname(path.resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
+  const dir = missingDirectory(file);
+  if (dir) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
   const replaces = existsSync(file);
   if (replaces && statSync(file).isDirectory()) throw new RestoreInputError(`--to file:${file}: is a directory; name the .sql file to write`);
   if (replaces && mode !== "overwrite") throw new RestoreRefusedError(`--to file:${file}: the file exists; refusing to replace it (choose another path, or --mode overwrite to replace the file)`);
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.partial`);
-  let out: ReturnType<typeof createWriteStream> | null = null;
-  let forget: (() => void) | null = null;
-  let done = false;
-  const ended = () => new Promise<void>((resolve, reject) => (out ? out.end((err?: Error | null) => (err ? reject(err) : resolve())) : resolve()));
+  const target = new AtomicFile(file);
   return {
     label: `file:${file}`,
     replaces,
-    execute: (stmts) =>
-      new Promise<void>((resolve, reject) => {
-        if (!out) {
-          // The script holds decrypted data: removed first on an interrupt.
-          forget = cleanupPath(temp, "sensitive");
-          out = createWriteStream(temp, { mode: 0o600 });
-        }
-        out.write(`${stmts.map((s) => s.literal).join("\n")}\n`, (err) => (err ? reject(err) : resolve()));
-      }),
-    close: async () => {
-      if (done) return;
-      done = true;
-      await ended();
-      if (out) renameSync(temp, file);
-      forget?.();
-    },
-    abort: async () => {
-      if (done) return;
-      done = true;
-      await ended().catch(() => undefined);
-      rmSync(temp, { force: true });
-      forget?.();
-    },
+    execute: (stmts) => target.write(`${stmts.map((s) => s.literal).join("\n")}\n`),
+    close: () => target.commit(),
+    abort: () => target.abort(),
   };
 }

@@ -6,12 +6,13 @@
  * Sinks: a KV binding (Worker, Miniflare, `wrangler dev` state) or a JSON file in the format
  * `wrangler kv bulk put` reads.
  */
-import { createWriteStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { openArtifact, readLines } from "../backup/artifacts";
 import { compareUtf8, type KvEntryRecord } from "../backup/kvRecords";
 import { fromBase64 } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
+import { AtomicFile, missingDirectory } from "../storage/atomicFile";
 import type { BackupStorage } from "../storage/types";
 import { BoundedWrites } from "./boundedWrites";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
@@ -23,6 +24,8 @@ export interface KvSink {
   put(key: string, value: Uint8Array, options: { metadata?: unknown; expiration?: number }): Promise<void>;
   delete(key: string): Promise<void>;
   close?(): Promise<void>;
+  /** Drops what a failed restore wrote (a file target), if the target can. */
+  abort?(): Promise<void>;
   /** How many puts may run side by side (a file is written in order: 1). */
   readonly parallelPuts?: number;
 }
@@ -61,7 +64,17 @@ export async function* kvState(store: BackupStorage, master: MasterKey, r: Resol
   }
 }
 
+/** Restores a KV backup into a sink; on failure the sink drops what it wrote, if it can. */
 export async function restoreKv(store: BackupStorage, master: MasterKey, r: Resolved, sink: KvSink, o: RestoreOptions): Promise<RestoreReport> {
+  try {
+    return await writeKv(store, master, r, sink, o);
+  } catch (err) {
+    await sink.abort?.();
+    throw err;
+  }
+}
+
+async function writeKv(store: BackupStorage, master: MasterKey, r: Resolved, sink: KvSink, o: RestoreOptions): Promise<RestoreReport> {
   const prefix = o.only ?? "";
   const present = new Set<string>();
   if (o.mode !== "overwrite") for await (const k of sink.keys(prefix)) present.add(k);
@@ -164,10 +177,12 @@ export function wranglerBulkFileSink(file: string, mode: RestoreOptions["mode"],
     );
   }
   if (mode === "clear") throw new RestoreRefusedError("--mode clear cannot delete keys through a bulk-put file; run `wrangler kv bulk delete` first, or restore into an empty namespace");
-  // Opened on the first write, so a refused restore leaves no file behind.
-  let out: ReturnType<typeof createWriteStream> | undefined;
+  const dir = missingDirectory(file);
+  if (dir) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
+  // Complete or absent: a failed restore must not leave a bulk file that uploads as if whole.
+  const target = new AtomicFile(file);
   let first = true;
-  const write = (text: string) => new Promise<void>((resolve, reject) => (out ??= createWriteStream(file)).write(text, (err) => (err ? reject(err) : resolve())));
+  const write = (text: string) => target.write(text);
   return {
     label: file,
     keys: async function* (prefix) {
@@ -181,7 +196,8 @@ export function wranglerBulkFileSink(file: string, mode: RestoreOptions["mode"],
     delete: async () => undefined,
     close: async () => {
       await write(first ? "[]\n" : "\n]\n");
-      await new Promise<void>((resolve) => out?.end(() => resolve()));
+      await target.commit();
     },
+    abort: () => target.abort(),
   };
 }

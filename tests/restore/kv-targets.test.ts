@@ -6,7 +6,7 @@
  * key: exit 2, saying so, with nothing written or deleted.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Miniflare } from "miniflare";
@@ -90,4 +90,29 @@ describe("restore kv at KV's limits", () => {
     const again = await drposture(args(`local:${dev}#ns`, "--mode", "skip", "--json"));
     expect(JSON.parse(again.stdout)).toMatchObject({ restored: 0, skipped: SEEDS.length });
   }, 60_000);
+  it("into a file in a missing directory: exit 2, one line, nothing created", async () => {
+    const out = path.join(base, "no-such-dir", "sessions.json");
+    const r = await drposture(args(`file:${out}`));
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toBe(`drposture: --to file:${out}: the directory ${path.dirname(out)} does not exist (create it first)`);
+    expect(existsSync(path.dirname(out))).toBe(false);
+  });
+
+  it("a restore into a file that fails midway leaves no file (a partial bulk file would upload as whole)", { timeout: 180_000 }, async () => {
+    // Many small entries over several encrypted chunks, the last chunk's tag broken: the
+    // entries of the earlier chunks are written, then decryption fails.
+    const many: KvSeed[] = Array.from({ length: 3000 }, (_, i) => ({ key: `user:${String(i).padStart(5, "0")}`, value: enc(`session ${i} `.repeat(8)) }));
+    const small = await backupKvR2(path.join(base, "many"), KEY, { kv: many, r2: [] });
+    const broken = small.store;
+    const artifacts = readdirSync(broken, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".drpenc")).map((f) => path.join(broken, f));
+    const largest = artifacts.sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
+    const bytes = readFileSync(largest);
+    bytes.writeUInt8((bytes.at(-100) as number) ^ 0x01, bytes.length - 100);
+    writeFileSync(largest, bytes);
+    const out = path.join(base, "broken.json");
+    const r = await drposture(["restore", "kv", "--asset", KV_ASSET, "--to", `file:${out}`, "--store", broken, "--key-file", small.keyFile]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(readdirSync(base).filter((f) => f.startsWith("broken.json") || f.startsWith(".broken.json"))).toEqual([]);
+  });
 });
