@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import type { IntegrityResult } from "../../lib/integrity/result";
 import type { Posture } from "../../lib/posture/model";
+import { POSTGRES_URL } from "../../lib/postgres/connectionUrl";
 import { CliError, EXIT } from "../exitCodes";
 import { assetOption, PROJECT_ROOT } from "./common";
 import { loadStackPosture } from "./posture";
@@ -65,7 +66,7 @@ function printText(results: readonly IntegrityResult[]): void {
 }
 
 function postgresUrl(value: string): string {
-  if (!/^postgres(ql)?:\/\//.test(value)) throw new InvalidArgumentError("expected a postgres:// or postgresql:// connection URL");
+  if (!POSTGRES_URL.test(value)) throw new InvalidArgumentError("expected a postgres:// or postgresql:// connection URL");
   return value;
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { AssetKind } from "../../lib/format/layout";
 import type { RestoreMode, RestoreOptions, RestoreReport } from "../../lib/restore/modes";
+import { POSTGRES_URL } from "../../lib/postgres/connectionUrl";
 import { CliError, EXIT } from "../exitCodes";
 import { assetOption, progressBar, type StoreKeyOptions, storesAndKey, withStoreAndKey } from "./common";
 
@@ -42,8 +43,7 @@ const TARGET_SHAPES: Record<AssetKind | "postgres", RegExp> = {
   kv: /^(file:.+|local:.+#.+)$/,
   // A directory (no scheme), s3://, r2://, file:// or local:.
   r2: /^(s3:\/\/.+|r2:\/\/.+|file:\/\/.+|local:.+#.+|(?![a-z][a-z0-9+.-]*:).+)$/i,
-  // A URL or a libpq key=value string (host=... dbname=...).
-  postgres: /^((postgres|postgresql):\/\/.+|[a-z_]+=.*)$/,
+  postgres: POSTGRES_URL,
   neon: /^br-[a-z0-9-]+$/,
 };
 
@@ -124,9 +124,9 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
   try {
     if (kind === "d1") {
       const d1 = require("../../lib/restore/d1Restore") as typeof import("../../lib/restore/d1Restore");
-      const file = !bindings && o.to.startsWith("file:") ? d1.sqlFileSink(o.to.slice(5), o.mode) : null;
-      const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : file;
-      if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
+      // checkTarget let through only local: (bindings) and file:.
+      const file = bindings ? null : d1.sqlFileSink(o.to.slice(5), o.mode);
+      const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : (file as NonNullable<typeof file>);
       if (file?.replaces && !o.json) process.stderr.write(`--mode overwrite: replacing the existing file ${o.to.slice(5)}\n`);
       async function* lines() {
         for (const a of r.manifest.artifacts.filter((x) => x.role === "d1-rows")) yield* readLines(await openArtifact(store, master, a));
@@ -136,8 +136,7 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
     }
     if (kind === "kv") {
       const kv = require("../../lib/restore/kvRestore") as typeof import("../../lib/restore/kvRestore");
-      const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : o.to.startsWith("file:") ? kv.wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined) : null;
-      if (!sink) throw new CliError(`--to ${o.to}: ${TARGET_HELP}`, EXIT.usage);
+      const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : kv.wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined);
       // Awaited here: the bindings must outlive the restore (the finally below disposes them).
       return await kv.restoreKv(store, master, r, sink, options);
     }

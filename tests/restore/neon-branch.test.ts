@@ -4,24 +4,15 @@
  * (lib/local/neonStandin.ts + neonStandinBranches.ts; not Neon). The parent is never written to;
  * refusals (time outside the window, a name in use) send nothing.
  */
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { startNeonStandin, type NeonStandin } from "../../lib/local/neonStandin";
-import { ROOT } from "../helpers/program";
+import { drposture, type CliRun } from "../helpers/cli";
 
-const exec = promisify(execFile);
 let neon: NeonStandin;
 
-async function restoreNeon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = [path.join(ROOT, "cli", "bin.cjs"), "restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--to", "br-prod-main", ...args];
-  try {
-    return { code: 0, ...(await exec(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NEON_API_KEY: neon.state.apiKey, NEON_OPERATION_POLL_MS: "20" } })) };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+/** `drposture restore neon` against the stand-in, polling it quickly. */
+function restoreNeon(args: string[]): Promise<CliRun> {
+  return drposture(["restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--to", "br-prod-main", ...args], { env: { NEON_API_KEY: neon.state.apiKey, NEON_OPERATION_POLL_MS: "20" } });
 }
 
 const writes = () => neon.state.requests.filter((r) => r.method !== "GET");

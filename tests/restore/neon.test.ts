@@ -5,24 +5,15 @@
  * before anything is sent; --validate-only sends no write. A restore is reported only once the
  * operations Neon started for it have finished (https://neon.com/docs/reference/api/operations.md).
  */
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { startNeonStandin, type NeonStandin } from "../../lib/local/neonStandin";
-import { ROOT } from "../helpers/program";
+import { drposture, type CliRun } from "../helpers/cli";
 
-const exec = promisify(execFile);
 let neon: NeonStandin;
 
-async function restoreNeon(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = [path.join(ROOT, "cli", "bin.cjs"), "restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--json", ...args];
-  try {
-    return { code: 0, ...(await exec(process.execPath, argv, { cwd: ROOT, env: { ...process.env, NEON_API_KEY: neon.state.apiKey, NEON_OPERATION_POLL_MS: "20" } })) };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+/** `drposture restore neon` against the stand-in, polling it quickly. */
+function restoreNeon(args: string[]): Promise<CliRun> {
+  return drposture(["restore", "neon", "--project", neon.state.projectId, "--neon-api-url", neon.url, "--json", ...args], { env: { NEON_API_KEY: neon.state.apiKey, NEON_OPERATION_POLL_MS: "20" } });
 }
 
 const writes = () => neon.state.requests.filter((r) => r.method !== "GET");
