@@ -17,6 +17,8 @@ export interface PlanAsset {
   readonly rpoMinutes: number;
   readonly cron: string;
   readonly priority: number;
+  /** The asset's RTO: a restore test that takes longer alerts. */
+  readonly rtoMinutes?: number;
 }
 
 export interface PlanTier {
@@ -78,6 +80,8 @@ export interface BackupPlan {
     readonly sns?: { readonly topicArn: string; readonly region: string };
   };
   readonly limits: StepLimits;
+  /** Scheduled restore tests of the newest backups into scratch bindings (absent: none). */
+  readonly restoreTesting?: PlanRestoreTesting;
   /** A job state untouched this long is abandoned (its step crashed without a retry). */
   readonly abandonAfterMinutes: number;
 }
@@ -91,4 +95,19 @@ export function tierDaysOf(plan: Pick<BackupPlan, "tiers">, tier: Tier): number 
   const t = plan.tiers.find((x) => x.tier === tier);
   if (!t) throw new Error(`plan has no ${tier} tier`);
   return t.retentionDays;
+}
+
+/** Worker bindings of the scratch resources restore tests write into; nothing else uses them.
+ * The declared post-restore checks (`drposture:integrity`) are bound as JSON under
+ * RESTORE_TEST_CHECKS: { postgres: DeclaredCheck[], d1: { [asset]: DeclaredCheck[] } }. */
+export const RESTORE_TEST_BINDINGS = { d1: "RESTORE_TEST_D1", kv: "RESTORE_TEST_KV", r2: "RESTORE_TEST_R2" } as const;
+export const RESTORE_TEST_CHECKS_BINDING = "RESTORE_TEST_CHECKS";
+
+export interface PlanRestoreTesting {
+  /** Every asset is restore-tested at least this often (`drposture:restoreTesting.everyDays`). */
+  readonly everyDays: number;
+  /** The cron that starts restore tests: one asset per firing, in turn (restoreTestRotation.ts). */
+  readonly cron: string;
+  /** Hours between the cron's firings; the rotation's length times this is at most everyDays. */
+  readonly periodHours: number;
 }
