@@ -26,9 +26,10 @@ export default defineConfig({
             wrangler: { configPath: "./worker/wrangler.jsonc" },
             miniflare: {
               // Extra bindings the tests use besides the Worker's own (restore targets).
-              d1Databases: ["D1_APP_DB", "D1_RESTORED"],
-              kvNamespaces: ["KV_SESSIONS", "KV_RESTORED"],
-              r2Buckets: ["R2_USER_UPLOADS", "BACKUP_R2", "R2_RESTORED"],
+              // RESTORE_TEST_*: the scratch resources restore tests write into (RestoreTesting component).
+              d1Databases: ["D1_APP_DB", "D1_RESTORED", "RESTORE_TEST_D1"],
+              kvNamespaces: ["KV_SESSIONS", "KV_RESTORED", "RESTORE_TEST_KV"],
+              r2Buckets: ["R2_USER_UPLOADS", "BACKUP_R2", "R2_RESTORED", "RESTORE_TEST_R2"],
               // The local world's endpoints speak HTTPS with a throwaway CA.
               outboundService: workerdOutbound(inject("caPem")),
               bindings: {

@@ -6,6 +6,8 @@ export interface StepMessage {
   readonly asset: string;
   readonly backupId: string;
   readonly step: number;
+  /** Absent: a backup step. "restore-test": a step of a restore test (worker/restoreTest/). */
+  readonly purpose?: "restore-test";
 }
 
 export interface Env {

@@ -2,8 +2,10 @@
  * What the backup Worker's handlers do (worker/index.ts only wires them up: a Worker's main
  * module may export nothing but handlers).
  *   scheduled: starts the backups whose cron fired (each continues on the queue, one step per
- *              invocation), runs the Neon check when due, then the watchdog; sends alerts.
- *   queue:     runs one step of a backup; retries a failed step, alerts when retries run out.
+ *              invocation), runs the Neon check when due, starts the restore test whose turn
+ *              it is (restore-test cron), then the watchdog; sends alerts.
+ *   queue:     runs one step of a backup or of a restore test; retries a failed step, alerts
+ *              when retries run out.
  * Alert delivery failures make the invocation fail, so they show in Cloudflare's logs too.
  */
 import { readLatest } from "../lib/backup/catalog";
@@ -15,6 +17,7 @@ import { BackupRunner, findAsset, ReplicationError } from "./engine/runner";
 import type { Env, StepMessage } from "./env";
 import { checkNeon } from "./jobs/neon";
 import { runWatchdog, type Finding } from "./watchdog";
+import { runDueRestoreTest, runRestoreTestStep } from "./restoreTest/handlers";
 
 /** Attempts per step before the backup is declared failed (matches the queue's max_retries). */
 export const MAX_STEP_ATTEMPTS = 3;
@@ -39,10 +42,12 @@ async function failure(env: Env, a: PlanAsset, err: unknown): Promise<AlertEvent
   });
 }
 
-export async function runScheduled(env: Env, cron: string, now = new Date()): Promise<AlertEvent[]> {
+/** `scheduledTime` (ms since the epoch, as Cloudflare passes it) picks whose restore test is due. */
+export async function runScheduled(env: Env, cron: string, now = new Date(), scheduledTime = now.getTime()): Promise<AlertEvent[]> {
   const plan = env.BACKUP_PLAN;
   const runner = new BackupRunner(env);
   const alerts: AlertEvent[] = [];
+  if (plan.restoreTesting?.cron === cron) alerts.push(...(await runDueRestoreTest(env, scheduledTime)));
   for (const asset of plan.assets.filter((a) => a.cron === cron)) {
     if (asset.kind === "neon") {
       try {
@@ -72,6 +77,10 @@ export async function runQueue(env: Env, batch: MessageBatch<StepMessage>): Prom
   const alerts: AlertEvent[] = [];
   for (const msg of batch.messages) {
     const asset = findAsset(env.BACKUP_PLAN, msg.body.asset);
+    if (msg.body.purpose === "restore-test") {
+      alerts.push(...(await runRestoreTestStep(env, asset, msg)));
+      continue;
+    }
     try {
       await runner.continue(msg.body);
       msg.ack();

@@ -13,7 +13,7 @@ const withPlan = (env: Env): Env => ({ ...env, BACKUP_PLAN: assemblePlan(env) })
 export default {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     const e = withPlan(env);
-    await sendAlerts(e, await runScheduled(e, controller.cron));
+    await sendAlerts(e, await runScheduled(e, controller.cron, new Date(), controller.scheduledTime));
   },
   async queue(batch: MessageBatch<StepMessage>, env: Env): Promise<void> {
     const e = withPlan(env);

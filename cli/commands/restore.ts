@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { AssetKind } from "../../lib/format/layout";
 import type { RestoreMode, RestoreOptions, RestoreReport } from "../../lib/restore/modes";
 import { POSTGRES_URL } from "../../lib/postgres/connectionUrl";
+import { onCleanup } from "../../lib/process/cleanup";
 import { CliError, EXIT } from "../exitCodes";
 import { assetOption, progressBar, type StoreKeyOptions, storesAndKey, withStoreAndKey } from "./common";
 
@@ -124,8 +125,9 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
   try {
     if (kind === "d1") {
       const d1 = require("../../lib/restore/d1Restore") as typeof import("../../lib/restore/d1Restore");
+      const { sqlFileSink } = require("../../lib/restore/d1ScriptSink") as typeof import("../../lib/restore/d1ScriptSink");
       // checkTarget let through only local: (bindings) and file:.
-      const file = bindings ? null : d1.sqlFileSink(o.to.slice(5), o.mode);
+      const file = bindings ? null : sqlFileSink(o.to.slice(5), o.mode);
       const sink = bindings ? d1.bindingSink((await bindings.d1()) as never, o.to) : (file as NonNullable<typeof file>);
       if (file?.replaces && !o.json) process.stderr.write(`--mode overwrite: replacing the existing file ${o.to.slice(5)}\n`);
       async function* lines() {
@@ -136,7 +138,8 @@ async function runKind(kind: AssetKind | "postgres", o: Opts, options: RestoreOp
     }
     if (kind === "kv") {
       const kv = require("../../lib/restore/kvRestore") as typeof import("../../lib/restore/kvRestore");
-      const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : kv.wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined);
+      const { wranglerBulkFileSink } = require("../../lib/restore/kvFileSink") as typeof import("../../lib/restore/kvFileSink");
+      const sink = bindings ? kv.bindingKvSink((await bindings.kv()) as never, o.to) : wranglerBulkFileSink(o.to.slice(5), o.mode, o.presentKeys ? readPresentKeys(o.presentKeys) : undefined);
       // Awaited here: the bindings must outlive the restore (the finally below disposes them).
       return await kv.restoreKv(store, master, r, sink, options);
     }
@@ -175,7 +178,7 @@ export function registerRestore(program: Command): void {
     const bar = progressBar(`restore ${kind}`, !o.json);
     const t = performance.now();
     try {
-      const report = await runKind(kind as AssetKind | "postgres", o, { mode: o.mode, validateOnly: !!o.validateOnly, ...(o.only ? { only: o.only } : {}), onProgress: (d, total) => bar.update(d, total) });
+      const report = await runKind(kind as AssetKind | "postgres", o, { mode: o.mode, validateOnly: !!o.validateOnly, ...(o.only ? { only: o.only } : {}), onProgress: (d, total) => bar.update(d, total), registerUndo: onCleanup });
       const seconds = (performance.now() - t) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ kind, ...report, seconds })}\n`);
       else if (kind === "neon" && o.newBranch !== undefined) process.stdout.write(`${(report as { connectionUri?: string }).connectionUri ?? "validated (nothing written)"}\n`);

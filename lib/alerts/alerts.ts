@@ -11,7 +11,8 @@ export type AlertKind =
   | "replication-lag"
   | "replication-failed"
   | "neon-window-drift"
-  | "neon-snapshot-failed";
+  | "neon-snapshot-failed"
+  | "restore-test-failed";
 
 export interface AlertEvent {
   readonly kind: AlertKind;

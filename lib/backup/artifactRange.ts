@@ -18,18 +18,23 @@ export function openArtifactRange(storage: BackupStorage, master: MasterKey, ent
   const end = offset + length; // exclusive
   let next = 0;
   let last = 0;
+  let ready: Promise<void> | null = null;
+  // Set up in the first pull, not in an async start(): read from inside workerd (restore
+  // tests in the Worker) the first pull ran with the header still unset.
+  const setup = async () => {
+    const head = await storage.get(entry.key, { offset: 0, length: HEADER_BYTES });
+    if (!head) throw new StorageError(`${label} is missing`);
+    header = parseHeader(await readAll(head));
+    if (header.keyId !== master.id) throw new ArtifactIntegrityError(`${label}: encrypted with key ${header.keyId}, not ${master.id} (wrong key)`, "wrong-key");
+    aead = await artifactAead(master, header.artifactId, "decrypt");
+    next = Math.floor(offset / header.chunkSize);
+    last = Math.max(next, Math.ceil(end / header.chunkSize) - 1);
+    if (length === 0) next = last + 1;
+  };
   return new ReadableStream<Uint8Array>({
-    async start() {
-      const head = await storage.get(entry.key, { offset: 0, length: HEADER_BYTES });
-      if (!head) throw new StorageError(`${label} is missing`);
-      header = parseHeader(await readAll(head));
-      if (header.keyId !== master.id) throw new ArtifactIntegrityError(`${label}: encrypted with key ${header.keyId}, not ${master.id} (wrong key)`, "wrong-key");
-      aead = await artifactAead(master, header.artifactId, "decrypt");
-      next = Math.floor(offset / header.chunkSize);
-      last = Math.max(next, Math.ceil(end / header.chunkSize) - 1);
-      if (length === 0) next = last + 1;
-    },
     async pull(controller) {
+      ready ??= setup();
+      await ready;
       const h = header as NonNullable<typeof header>;
       if (next > last) return controller.close();
       const sealedSize = h.chunkSize + TAG_BYTES;

@@ -3,6 +3,7 @@
  * target, measure the target. Each works on one DrillAsset in the drill environment.
  */
 import { runSql } from "../local/postgres";
+import { onCleanup } from "../process/cleanup";
 import { fromBase64 } from "../format/bytes";
 import { bindingSink, restoreD1, type D1Like } from "../restore/d1Restore";
 import { bindingKvSink, kvKeys, restoreKv, type KvLike } from "../restore/kvRestore";
@@ -83,7 +84,7 @@ export async function rebuildTarget(env: DrillEnvironment, a: DrillAsset): Promi
 }
 
 export async function restoreInto(env: DrillEnvironment, a: DrillAsset, store: BackupStorage, master: MasterKey, r: Resolved): Promise<RestoreReport> {
-  const options = { mode: "fail" as const, validateOnly: false };
+  const options = { mode: "fail" as const, validateOnly: false, registerUndo: onCleanup };
   if (a.kind === "neon") return restorePostgres(store, master, r, env.pg.url(a.target), options);
   if (a.kind === "d1") {
     const db = (await mf(env).getD1Database(a.target)) as unknown as D1Like;

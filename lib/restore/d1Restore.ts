@@ -9,14 +9,13 @@
  * Sinks (d1Sinks.ts): a D1 binding, or a SQL file for `wrangler d1 execute --remote --file`.
  */
 import type { DumpValue, SchemaObject } from "../backup/d1Dump";
-import { onCleanup } from "../process/cleanup";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
 import { chosenTables, cascadeCondition, pauseTriggers, referencingTables, refuseCascade, scriptGuards, type TriggerPause } from "./d1Guards";
 import type { D1Sink } from "./d1Sinks";
 import { insertStmt, MAX_PARAMS, plain, sequenceStmts, type Stmt, type TableShape } from "./d1Statements";
 import { paramsOf } from "./d1Values";
 
-export { bindingSink, sqlFileSink, type D1Like, type D1Sink } from "./d1Sinks";
+export { bindingSink, type D1Like, type D1Sink } from "./d1Sinks";
 export { insertStmt, type Stmt } from "./d1Statements";
 
 /** Statements per D1 batch. */
@@ -76,11 +75,19 @@ class D1Run {
   private paused: (() => void) | null = null;
   /** Tables the target held before the restore. */
   private present = new Set<string>();
+  /** Rows of the backup seen so far (the item index of RestoreOptions.window). */
+  private seen = 0;
+  /** Where the next part begins, once the window's budget is spent. */
+  private next: number | undefined;
+  /** A later part of a windowed restore: the target was prepared by the first. */
+  private readonly resuming: boolean;
 
   constructor(
     private readonly sink: D1Sink,
     private readonly o: RestoreOptions,
-  ) {}
+  ) {
+    this.resuming = (o.window?.skip ?? 0) > 0;
+  }
 
   private wanted = (table: string) => !this.chosen || this.chosen.has(table);
   private ddl = (types: string[]) => this.objects.filter((x) => types.includes(x.type) && this.wanted(x.tbl_name));
@@ -91,7 +98,13 @@ class D1Run {
       const line = raw as Record<string, unknown>;
       if (line.t === "schema") await this.start(line.objects as SchemaObject[]);
       else if (line.t === "table") await this.table(line as unknown as TableLine);
-      else if (line.r && this.current && this.wanted(this.current.name) && this.current.dataFrom === "table") {
+      else if (line.r && this.current && this.current.dataFrom === "table") {
+        const index = this.seen++;
+        if (index < (this.o.window?.skip ?? 0) || !this.wanted(this.current.name)) continue;
+        if (this.o.window?.stop?.()) {
+          this.next = index;
+          break;
+        }
         await this.row(line.r as DumpValue[]);
         if (++total % 500 === 0) this.o.onProgress?.(total);
       } else if (line.t === "sequence") {
@@ -111,6 +124,7 @@ class D1Run {
     this.objects = objects;
     this.chosen = chosenTables(this.o.only, objects);
     for (const t of objects.filter((x) => x.type === "table" && this.wanted(x.name))) this.sent[t.name] = 0;
+    if (this.resuming) return;
     await this.prepareTarget();
     if (this.o.validateOnly) return;
     const inspect = this.sink.inspect;
@@ -118,7 +132,7 @@ class D1Run {
     if (inspect && this.o.mode === "skip") for (const t of Object.keys(this.sent)) this.before[t] = this.present.has(t) ? await inspect.count(t) : 0;
     this.pause = await pauseTriggers(this.sink, new Set(Object.keys(this.sent)), objects, this.o);
     for (const s of this.pause.before) await this.queue(s);
-    if (this.pause.after.length) this.paused = onCleanup(`recreate the paused triggers of ${this.sink.label}`, () => this.sink.execute(this.pause.after));
+    if (this.pause.after.length) this.paused = this.o.registerUndo?.(`recreate the paused triggers of ${this.sink.label}`, () => this.sink.execute(this.pause.after)) ?? (() => undefined);
     for (const t of this.ddl(["table"])) await this.queue(createSql(t, this.o));
     await this.flush();
   }
@@ -140,6 +154,7 @@ class D1Run {
     this.rowParams += paramsOf(row);
     const name = (this.current as TableLine).name;
     this.sent[name] = (this.sent[name] ?? 0) + 1;
+    this.o.onD1Row?.(name, row);
   }
 
   private flushRows(): void {
@@ -199,6 +214,7 @@ class D1Run {
   }
 
   private async report(total: number): Promise<D1RestoreReport> {
+    if (this.o.window) return { restored: total, skipped: 0, details: this.sent, validateOnly: this.o.validateOnly, ...(this.next !== undefined ? { next: this.next } : {}) };
     const inspect = this.sink.inspect;
     const live = inspect && !this.o.validateOnly;
     const inTarget: Record<string, number> = {};

@@ -1,13 +1,10 @@
 /**
  * Where a D1 restore writes: a D1 binding (Worker, Miniflare, `wrangler dev` state), which
  * can be inspected before anything is written, or a SQL script for
- * `wrangler d1 execute <db> --remote --file`, which cannot (its guards run in the script).
+ * `wrangler d1 execute <db> --remote --file`, which cannot (its guards run in the script;
+ * d1ScriptSink.ts, Node only). This file runs in the Worker too (restore tests).
  */
-import { existsSync, statSync } from "node:fs";
 import { quoteIdent } from "../backup/d1Dump";
-import { AtomicFile, missingDirectory } from "../storage/atomicFile";
-import { RestoreRefusedError, type RestoreMode } from "./modes";
-import { RestoreInputError } from "./resolve";
 import type { Stmt } from "./d1Statements";
 
 export interface TargetObject {
@@ -75,25 +72,4 @@ export function bindingSink(db: D1Like, label: string): D1Sink {
 /** The target database refused a statement (a constraint the backup's rows break, say). */
 export class D1RestoreError extends Error {
   override readonly name = "D1RestoreError";
-}
-
-/**
- * A SQL script for `wrangler d1 execute <db> --remote --file <path>`. The script is a new
- * artifact: an existing file is replaced only with --mode overwrite (`replaces` says so). It is
- * written under a temporary name and renamed when complete, so a failed restore leaves none.
- */
-export function sqlFileSink(file: string, mode: RestoreMode): D1Sink & { readonly replaces: boolean } {
-  const dir = missingDirectory(file);
-  if (dir) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
-  const replaces = existsSync(file);
-  if (replaces && statSync(file).isDirectory()) throw new RestoreInputError(`--to file:${file}: is a directory; name the .sql file to write`);
-  if (replaces && mode !== "overwrite") throw new RestoreRefusedError(`--to file:${file}: the file exists; refusing to replace it (choose another path, or --mode overwrite to replace the file)`);
-  const target = new AtomicFile(file);
-  return {
-    label: `file:${file}`,
-    replaces,
-    execute: (stmts) => target.write(`${stmts.map((s) => s.literal).join("\n")}\n`),
-    close: () => target.commit(),
-    abort: () => target.abort(),
-  };
 }

@@ -4,15 +4,13 @@
  * bytes with their metadata and expiration; keys whose expiration has passed are skipped (KV
  * would refuse them).
  * Sinks: a KV binding (Worker, Miniflare, `wrangler dev` state) or a JSON file in the format
- * `wrangler kv bulk put` reads.
+ * `wrangler kv bulk put` reads (kvFileSink.ts, Node only). This file runs in the Worker too.
  */
-import { existsSync } from "node:fs";
 import { openArtifact, readLines } from "../backup/artifacts";
 import { compareUtf8, type KvEntryRecord } from "../backup/kvRecords";
 import { fromBase64 } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
-import { AtomicFile, missingDirectory } from "../storage/atomicFile";
 import type { BackupStorage } from "../storage/types";
 import { BoundedWrites } from "./boundedWrites";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
@@ -77,7 +75,8 @@ export async function restoreKv(store: BackupStorage, master: MasterKey, r: Reso
 async function writeKv(store: BackupStorage, master: MasterKey, r: Resolved, sink: KvSink, o: RestoreOptions): Promise<RestoreReport> {
   const prefix = o.only ?? "";
   const present = new Set<string>();
-  if (o.mode !== "overwrite") for await (const k of sink.keys(prefix)) present.add(k);
+  // A later part of a windowed restore: the first part checked the target.
+  if (o.mode !== "overwrite" && !o.window?.skip) for await (const k of sink.keys(prefix)) present.add(k);
   if (o.mode === "fail" && present.size) {
     throw new RestoreRefusedError(`${sink.label} already holds ${present.size} key(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty namespace, or choose --mode skip, overwrite or clear.`);
   }
@@ -93,11 +92,17 @@ async function writeKv(store: BackupStorage, master: MasterKey, r: Resolved, sin
   let skipped = 0;
   let expired = 0;
   let inBackup = 0;
+  let next: number | undefined;
+  const skip = o.window?.skip ?? 0;
   const writes = new BoundedWrites(sink.parallelPuts ?? 1, IN_FLIGHT_BYTES);
   try {
     for await (const e of kvState(store, master, r)) {
-      inBackup++;
-      if (prefix && !e.k.startsWith(prefix)) continue;
+      const index = inBackup++;
+      if (index < skip || (prefix && !e.k.startsWith(prefix))) continue;
+      if (o.window?.stop?.()) {
+        next = index;
+        break;
+      }
       if (!cleared) {
         for (const k of present) await sink.delete(k);
         cleared = true;
@@ -123,12 +128,12 @@ async function writeKv(store: BackupStorage, master: MasterKey, r: Resolved, sin
     await writes.drain().catch(() => undefined);
   }
   await writes.drain();
-  if (prefix && restored + skipped + expired === 0) {
+  if (prefix && restored + skipped + expired === 0 && !o.window) {
     throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no key of backup ${r.manifest.backupId} (${inBackup} key(s)) starts with it; nothing restored`);
   }
   if (!o.validateOnly) await sink.close?.();
   o.onProgress?.(restored);
-  return { restored, skipped, details: { expired }, validateOnly: o.validateOnly };
+  return { restored, skipped, details: { expired }, validateOnly: o.validateOnly, ...(next !== undefined ? { next } : {}) };
 }
 
 /** A KV namespace through its binding API. */
@@ -160,44 +165,5 @@ export function bindingKvSink(kv: KvLike, label: string): KvSink {
     put: (key, value, options) => kv.put(key, value, options),
     delete: (key) => kv.delete(key),
     parallelPuts: 16,
-  };
-}
-
-/**
- * A JSON array for `wrangler kv bulk put --namespace-id <id> <file>` (values base64). The file
- * cannot see the namespace and bulk put overwrites, so skip and fail are only honest with the
- * namespace's keys at hand: `presentKeys` is the output of `wrangler kv key list`.
- */
-export function wranglerBulkFileSink(file: string, mode: RestoreOptions["mode"], presentKeys?: readonly string[]): KvSink {
-  if (mode === "fail" && existsSync(file)) throw new RestoreRefusedError(`${file} exists; refusing to overwrite it (choose --mode overwrite)`);
-  if (mode === "skip" && !presentKeys) {
-    throw new RestoreRefusedError(
-      "--mode skip into a bulk-put file needs the namespace's keys (bulk put overwrites): " +
-        "`npx wrangler kv key list --remote --namespace-id <id> [--prefix P] > present.json`, then --present-keys present.json",
-    );
-  }
-  if (mode === "clear") throw new RestoreRefusedError("--mode clear cannot delete keys through a bulk-put file; run `wrangler kv bulk delete` first, or restore into an empty namespace");
-  const dir = missingDirectory(file);
-  if (dir) throw new RestoreInputError(`--to file:${file}: the directory ${dir} does not exist (create it first)`);
-  // Complete or absent: a failed restore must not leave a bulk file that uploads as if whole.
-  const target = new AtomicFile(file);
-  let first = true;
-  const write = (text: string) => target.write(text);
-  return {
-    label: file,
-    keys: async function* (prefix) {
-      for (const k of presentKeys ?? []) if (k.startsWith(prefix)) yield k;
-    },
-    put: async (key, value, options) => {
-      const item = { key, value: Buffer.from(value).toString("base64"), base64: true, ...(options.metadata !== undefined ? { metadata: options.metadata } : {}), ...(options.expiration ? { expiration: options.expiration } : {}) };
-      await write(`${first ? "[\n" : ",\n"}${JSON.stringify(item)}`);
-      first = false;
-    },
-    delete: async () => undefined,
-    close: async () => {
-      await write(first ? "[]\n" : "\n]\n");
-      await target.commit();
-    },
-    abort: () => target.abort(),
   };
 }

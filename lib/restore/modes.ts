@@ -20,6 +20,20 @@ export interface RestoreOptions {
   /** D1: one table; KV and R2: a key prefix; Postgres: one table. */
   readonly only?: string;
   readonly onProgress?: (done: number, total?: number) => void;
+  /**
+   * A part of the backup's item stream (rows, keys, objects, counted from 0 over everything the
+   * backup holds, before --only): items before `skip` are read and authenticated but not
+   * written, and the restore stops once `stop()` says the caller's budget is spent, reporting
+   * where the next part begins. Restore tests in the Worker go through a large backup this way,
+   * one part per invocation. Set, the target is only prepared (mode checks, schema) by the part
+   * that starts at 0.
+   */
+  readonly window?: { readonly skip: number; readonly stop?: () => boolean };
+  /** D1: called for each row as it is sent to the target (restore tests digest them). */
+  readonly onD1Row?: (table: string, row: readonly unknown[]) => void;
+  /** Registers an undo that must run if the process is stopped mid-restore (CLI: onCleanup);
+   * returns its unregister. D1 uses it for paused triggers. */
+  readonly registerUndo?: (label: string, undo: () => unknown) => () => void;
 }
 
 export interface RestoreReport {
@@ -29,4 +43,6 @@ export interface RestoreReport {
   /** Per-table rows (D1), or other kind-specific counts. */
   readonly details: Record<string, number>;
   readonly validateOnly: boolean;
+  /** With a window: the index of the first item not yet restored (absent: the backup is done). */
+  readonly next?: number;
 }

@@ -65,7 +65,8 @@ const FATAL = new Set(["ArtifactIntegrityError", "ManifestError", "InterruptedEr
 export async function restoreR2(store: BackupStorage, master: MasterKey, r: Resolved, sink: R2Sink, o: RestoreOptions): Promise<RestoreReport> {
   const prefix = o.only ?? "";
   const present = new Set<string>();
-  if (o.mode !== "overwrite") for await (const k of sink.keys(prefix)) present.add(k);
+  // A later part of a windowed restore: the first part checked the target.
+  if (o.mode !== "overwrite" && !o.window?.skip) for await (const k of sink.keys(prefix)) present.add(k);
   if (o.mode === "fail" && present.size) {
     throw new RestoreRefusedError(`${sink.label} already holds ${present.size} object(s)${prefix ? ` under "${prefix}"` : ""}; refusing to overwrite. Restore into an empty bucket, or choose --mode skip, overwrite or clear.`);
   }
@@ -81,9 +82,15 @@ export async function restoreR2(store: BackupStorage, master: MasterKey, r: Reso
   let bytes = 0;
   let inBackup = 0;
   const failed: string[] = [];
+  let next: number | undefined;
+  const skip = o.window?.skip ?? 0;
   for await (const line of inventoryOf(store, master, r.manifest)) {
-    inBackup++;
-    if (prefix && !line.k.startsWith(prefix)) continue;
+    const index = inBackup++;
+    if (index < skip || (prefix && !line.k.startsWith(prefix))) continue;
+    if (o.window?.stop?.()) {
+      next = index;
+      break;
+    }
     if (!cleared) {
       for (const k of present) await sink.delete(k);
       cleared = true;
@@ -112,14 +119,14 @@ export async function restoreR2(store: BackupStorage, master: MasterKey, r: Reso
     bytes += line.size;
     o.onProgress?.(restored);
   }
-  if (prefix && restored + skipped + failed.length === 0) {
+  if (prefix && restored + skipped + failed.length === 0 && !o.window) {
     throw new RestoreInputError(`--only ${JSON.stringify(prefix)}: no object of backup ${r.manifest.backupId} (${inBackup} object(s)) has a key starting with it; nothing restored`);
   }
   if (failed.length) {
     const more = failed.length > LISTED_FAILURES ? `; and ${failed.length - LISTED_FAILURES} more` : "";
     throw new StorageError(`restore incomplete: ${failed.length} of ${failed.length + restored + skipped} object(s) could not be written to ${sink.label} (${restored} restored): ${failed.slice(0, LISTED_FAILURES).join("; ")}${more}`);
   }
-  return { restored, skipped, details: { bytes }, validateOnly: o.validateOnly };
+  return { restored, skipped, details: { bytes }, validateOnly: o.validateOnly, ...(next !== undefined ? { next } : {}) };
 }
 
 /** An R2 bucket through its binding API. */

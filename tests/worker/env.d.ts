@@ -12,5 +12,8 @@ declare namespace Cloudflare {
     readonly KV_RESTORED: KVNamespace;
     readonly R2_USER_UPLOADS: R2Bucket;
     readonly R2_RESTORED: R2Bucket;
+    readonly RESTORE_TEST_D1: D1Database;
+    readonly RESTORE_TEST_KV: KVNamespace;
+    readonly RESTORE_TEST_R2: R2Bucket;
   }
 }

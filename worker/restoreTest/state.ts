@@ -1,0 +1,52 @@
+/**
+ * The cursor of a running restore test, sealed under _state/restore-tests/ like a backup job's
+ * (a forged or edited cursor fails to open and the test is abandoned, never followed).
+ */
+import type { MasterKey } from "../../lib/format/keys";
+import { STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
+import { openState, sealState } from "../../lib/format/sealedState";
+import type { DigestState } from "../../lib/restore/multisetDigest";
+import type { RestoreTestResult } from "../../lib/backup/restoreTestReport";
+import { getText, type BackupStorage } from "../../lib/storage/types";
+
+export type RestoreTestPhase = "empty-before" | "restore" | "verify" | "empty-after";
+
+export interface RestoreTestState {
+  readonly version: 1;
+  /** "kind/name" */
+  readonly asset: string;
+  readonly phase: RestoreTestPhase;
+  readonly backupId: string;
+  readonly manifestKey: string;
+  readonly sourcePointInTime: string;
+  readonly startedAt: string;
+  /** Set when the first part is written: the RTO clock starts there. */
+  readonly restoreStartedAt: string | null;
+  readonly updatedAt: string;
+  readonly step: number;
+  /** Next item of the backup's stream to restore. */
+  readonly skip: number;
+  readonly restored: number;
+  readonly details: Record<string, number>;
+  readonly expected: DigestState;
+  readonly actual: DigestState;
+  readonly verifyCursor: string | null;
+  /** Epoch seconds: KV keys expiring before this are left out of both digests. */
+  readonly cutoff: number;
+  /** Set once restored and checked; the test then only empties the scratch resource. */
+  readonly result: RestoreTestResult | null;
+}
+
+const stateKey = (a: AssetRef) => `${STATE_PREFIX}restore-tests/${a.kind}/${a.name}.json`;
+const purpose = (asset: string) => `restore-test-job:${asset}`;
+
+export async function readTestState(store: BackupStorage, master: MasterKey, a: AssetRef): Promise<RestoreTestState | null> {
+  const text = await getText(store, stateKey(a));
+  return text ? openState<RestoreTestState>(master, purpose(`${a.kind}/${a.name}`), text, `${store.label}/${stateKey(a)}`) : null;
+}
+
+export async function saveTestState(store: BackupStorage, master: MasterKey, a: AssetRef, s: RestoreTestState): Promise<void> {
+  await store.put(stateKey(a), await sealState(master, purpose(s.asset), s), { contentType: "application/json" });
+}
+
+export const dropTestState = (store: BackupStorage, a: AssetRef) => store.delete(stateKey(a));
