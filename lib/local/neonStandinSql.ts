@@ -26,9 +26,10 @@
  *  - a batch runs in one transaction with the isolation and read-only mode asked for; each query
  *    goes over the extended protocol (one statement, `…; DELETE …` is refused), as Neon's proxy
  *    sends parameterised queries.
- *  - an idle (scaled-to-zero) endpoint is woken by the connection, as Neon wakes it
- *    (https://neon.com/docs/manage/endpoints: a suspended compute "is automatically activated
- *    when a connection arrives"): idle is not refused, disabled is.
+ *  - scale to zero is not modelled: an endpoint answers at once, as an idle Neon compute does once
+ *    woken ("When you connect to an idle compute, Neon automatically activates it",
+ *    https://neon.com/docs/introduction/compute-lifecycle), so a suspended endpoint is not
+ *    refused; a disabled one (Endpoint.disabled, set on `state.endpoints` by a test) is.
  * NOT like Neon: the SQL runs as the local cluster's superuser (the role/password check is done
  * at the HTTP layer), and there is no WAL to replay. A branch's data is a PostgreSQL database
  * copied with CREATE DATABASE … TEMPLATE: from the newest state a test recorded with
