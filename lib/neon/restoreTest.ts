@@ -16,6 +16,7 @@
  * It never throws for a failed test: every failure is `passed: false` with `error`, and a branch
  * that could not be deleted is named there.
  */
+import type { BranchResponse, DatabasesResponse, EndpointsResponse, OperationsResponse } from "@neondatabase/api-client";
 import type { BackupPlan, PlanAsset } from "../backup/plan";
 import type { DeclaredCheck } from "../integrity/declaredChecks";
 import { neonHttpReader } from "../integrity/neonHttp";
@@ -45,12 +46,9 @@ const WAIT: WaitOptions = { pollIntervalMs: 1_000, timeoutMs: 10 * 60_000 };
 /** Attempts at a DELETE refused with 423 (an operation of the project still runs). */
 const DELETE_ATTEMPTS = 30;
 
-interface CreatedBranch {
-  branch: { id: string; name: string };
-  endpoints?: Array<{ id: string; type: string }>;
-  databases?: Array<{ name: string; owner_name: string }>;
-  operations?: Parameters<typeof waitForOperations>[2];
-}
+/** POST /projects/{id}/branches answers with the branch, its endpoints, the operations started and
+ * the databases it inherited (createProjectBranch's response type in @neondatabase/api-client). */
+type CreatedBranch = BranchResponse & EndpointsResponse & OperationsResponse & DatabasesResponse;
 
 /** The branch name says what it is to anyone looking at the project's branches. */
 export function restoreTestBranchName(now: Date): string {
@@ -88,7 +86,7 @@ function pickDatabase(dbs: CreatedBranch["databases"]): { name: string; owner_na
 async function deleteBranch(api: NeonApi, projectId: string, branch: { id: string; name: string }): Promise<string | null> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await api.call<{ operations?: CreatedBranch["operations"] }>("DELETE", `/projects/${projectId}/branches/${branch.id}`);
+      const r = await api.call<OperationsResponse>("DELETE", `/projects/${projectId}/branches/${branch.id}`);
       await waitForOperations(api.operations, projectId, r.operations, { ...WAIT, what: `deletion of restore-test branch ${branch.id}` });
       return null;
     } catch (err) {
