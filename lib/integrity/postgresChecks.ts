@@ -48,15 +48,24 @@ async function foreignKeyChecks(db: PgReader): Promise<IntegrityResult[]> {
     JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
     JOIN pg_class pl ON pl.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace
     WHERE con.contype = 'f'`);
-  let orphans = 0;
-  for (const fk of fks) {
+  const missing = fks.map((fk) => {
     const on = fk.cols.map((col, i) => `p.${quoteIdent(fk.pcols[i] as string)} = c.${quoteIdent(col)}`).join(" AND ");
     const notNull = fk.cols.map((col) => `c.${quoteIdent(col)} IS NOT NULL`).join(" AND ");
-    const missing = `FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on})`;
-    const n = Number((await db.rows<{ n: string }>(`SELECT count(*) AS n ${missing}`))[0]?.n);
+    return `FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on})`;
+  });
+  // Every key's count in one query: over Neon's HTTP driver each query is a request (a Worker
+  // subrequest), so one per key would not scale to a schema with hundreds of keys.
+  const counts = new Map<number, number>();
+  if (fks.length) {
+    const all = missing.map((m, i) => `(SELECT ${i} AS i, count(*) AS n ${m})`).join("\nUNION ALL\n");
+    for (const r of await db.rows<{ i: number; n: string }>(all)) counts.set(Number(r.i), Number(r.n));
+  }
+  let orphans = 0;
+  for (const [i, fk] of fks.entries()) {
+    const n = counts.get(i) ?? 0;
     orphans += n;
     if (n) {
-      const sample = await db.rows(`SELECT c.* ${missing} LIMIT ${SAMPLE_ROWS}`);
+      const sample = await db.rows(`SELECT c.* ${missing[i]} LIMIT ${SAMPLE_ROWS}`);
       out.push({ check: `postgres: orphaned rows ${fk.child} (${fk.name})`, ok: false, rows: n, sample: jsonRows(sample), detail: `${n} row(s) of ${fk.child} reference missing ${fk.parent} (${fk.name})` });
     }
   }

@@ -148,6 +148,25 @@ describe("Neon restore test (against the stand-in)", () => {
     expect(await branchesOf(n)).toEqual([MAIN]);
   });
 
+  it("fails on orphaned rows, naming the broken foreign key among several, with samples", async () => {
+    const n = await standin([
+      ...APP,
+      "CREATE TABLE comments (id serial PRIMARY KEY, post_id int NOT NULL REFERENCES posts(id), author_id int REFERENCES users(id))",
+      "INSERT INTO comments (post_id, author_id) VALUES (1, 1), (2, NULL)",
+      "SET session_replication_role = replica",
+      "INSERT INTO comments (id, post_id, author_id) VALUES (10, 99, 1)",
+      "SET session_replication_role = origin",
+      "SELECT setval('comments_id_seq', 10)",
+    ]);
+    const r = await runNeonRestoreTest({ neon: plan(n), apiKey: "neon-key", asset: ASSET, checks: [], now: new Date() });
+    expect(r.passed).toBe(false);
+    expect(r.integrity.filter((c) => !c.ok)).toEqual([
+      { check: "postgres: orphaned rows public.comments (comments_post_id_fkey)", ok: false, rows: 1, sample: [{ id: 10, post_id: 99, author_id: 1 }], detail: "1 row(s) of public.comments reference missing public.posts (comments_post_id_fkey)" },
+      { check: "postgres: foreign keys resolve", ok: false, rows: 1, detail: "3 foreign key(s), 1 orphaned row(s)" },
+    ]);
+    expect(await branchesOf(n)).toEqual([MAIN]);
+  });
+
   it("refuses a write attempted by a declared check (read-only transaction on a read-only endpoint): the check fails", async () => {
     const n = await standin(APP);
     const sneaky: DeclaredCheck[] = [
