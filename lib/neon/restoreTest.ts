@@ -110,7 +110,7 @@ async function findBranchNamed(api: NeonApi, projectId: string, name: string): P
   }
 }
 
-export async function runNeonRestoreTest(o: {
+export interface NeonRestoreTestOptions {
   neon: NonNullable<BackupPlan["neon"]>;
   apiKey: string;
   asset: PlanAsset;
@@ -118,62 +118,78 @@ export async function runNeonRestoreTest(o: {
   now: Date;
   fetch?: typeof fetch;
   random?: () => number;
-}): Promise<NeonRestoreTestResult> {
+}
+
+/** How far a run got: what the result reports, and what the clean-up must undo. */
+interface Progress {
+  pointInTime: string;
+  branch: { id: string; name: string } | null;
+  integrity: IntegrityResult[];
+  /** Date.now() when the branch was asked for, and when the checks were done. */
+  started: number | null;
+  finished: number | null;
+  /** Neon refused the create (4xx): no branch can exist. */
+  createRefused: boolean;
+}
+
+/** Steps 1-3 of the header; throws on the first failure, leaving `p` saying how far it got. */
+async function branchAndCheck(api: NeonApi, o: NeonRestoreTestOptions, name: string, p: Progress): Promise<void> {
   const { projectId, branchId: parentId } = o.neon;
+  const { project } = await api.call<{ project: { history_retention_seconds: number } }>("GET", `/projects/${projectId}`);
+  const { branch: parent } = await api.call<{ branch: { created_at?: string } }>("GET", `/projects/${projectId}/branches/${parentId}`);
+  const at = pickPointInTime({ now: o.now, retentionSeconds: project.history_retention_seconds, declaredDays: o.neon.restoreWindowDays, ...(parent.created_at ? { parentCreatedAt: parent.created_at } : {}), random: o.random ?? Math.random });
+  p.pointInTime = at.toISOString().replace(/\.\d+Z$/, "Z");
+  p.started = Date.now();
+  const created = await api
+    .call<CreatedBranch>("POST", `/projects/${projectId}/branches`, {
+      branch: { parent_id: parentId, name, parent_timestamp: p.pointInTime },
+      endpoints: [{ type: "read_only", suspend_timeout_seconds: ENDPOINT_SUSPEND_SECONDS }],
+    })
+    .catch((err: unknown) => {
+      p.createRefused = err instanceof NeonApiError && err.status >= 400 && err.status < 500;
+      throw err;
+    });
+  const branch = (p.branch = created.branch);
+  await waitForOperations(api.operations, projectId, created.operations, { ...WAIT, what: `creation of restore-test branch ${branch.id}` });
+  const endpoint = (created.endpoints ?? []).find((e) => e.type === "read_only");
+  if (!endpoint) throw new Error(`Neon created branch ${branch.id} without the read_only endpoint asked for`);
+  const db = pickDatabase(created.databases);
+  const q = new URLSearchParams({ branch_id: branch.id, endpoint_id: endpoint.id, database_name: db.name, role_name: db.owner_name });
+  const { uri } = await api.call<{ uri: string }>("GET", `/projects/${projectId}/connection_uri?${q}`);
+  p.integrity = await postgresChecks(neonHttpReader(uri), o.checks);
+  p.finished = Date.now();
+}
+
+/** Step 4: deletes the branch if one was (or may have been) created. Returns why it is still
+ * there, or null. */
+async function cleanUp(api: NeonApi, projectId: string, name: string, p: Progress): Promise<string | null> {
+  if (!p.branch && p.started !== null && !p.createRefused) p.branch = await findBranchNamed(api, projectId, name);
+  if (!p.branch) return null;
+  const why = await deleteBranch(api, projectId, p.branch);
+  return why && `restore-test branch ${p.branch.id} (${p.branch.name}) was left behind: ${why}; delete it with DELETE /projects/${projectId}/branches/${p.branch.id}`;
+}
+
+export async function runNeonRestoreTest(o: NeonRestoreTestOptions): Promise<NeonRestoreTestResult> {
   const api = new NeonApi(o.neon.apiUrl, o.apiKey, o.fetch);
   const name = restoreTestBranchName(o.now);
-  let pointInTime = "";
-  let branch: { id: string; name: string } | null = null;
-  let integrity: IntegrityResult[] = [];
-  let error: string | undefined;
-  let started: number | null = null;
-  let finished: number | null = null;
-  let createRefused = false;
+  const p: Progress = { pointInTime: "", branch: null, integrity: [], started: null, finished: null, createRefused: false };
+  const errors: string[] = [];
   try {
-    const { project } = await api.call<{ project: { history_retention_seconds: number } }>("GET", `/projects/${projectId}`);
-    const { branch: parent } = await api.call<{ branch: { created_at?: string } }>("GET", `/projects/${projectId}/branches/${parentId}`);
-    const at = pickPointInTime({ now: o.now, retentionSeconds: project.history_retention_seconds, declaredDays: o.neon.restoreWindowDays, ...(parent.created_at ? { parentCreatedAt: parent.created_at } : {}), random: o.random ?? Math.random });
-    pointInTime = at.toISOString().replace(/\.\d+Z$/, "Z");
-    started = Date.now();
-    const created = await api
-      .call<CreatedBranch>("POST", `/projects/${projectId}/branches`, {
-        branch: { parent_id: parentId, name, parent_timestamp: pointInTime },
-        endpoints: [{ type: "read_only", suspend_timeout_seconds: ENDPOINT_SUSPEND_SECONDS }],
-      })
-      .catch((err: unknown) => {
-        createRefused = err instanceof NeonApiError && err.status >= 400 && err.status < 500;
-        throw err;
-      });
-    branch = created.branch;
-    await waitForOperations(api.operations, projectId, created.operations, { ...WAIT, what: `creation of restore-test branch ${branch.id}` });
-    const endpoint = created.endpoints?.find((e) => e.type === "read_only");
-    if (!endpoint) throw new Error(`Neon created branch ${branch.id} without the read_only endpoint asked for`);
-    const db = pickDatabase(created.databases);
-    const q = new URLSearchParams({ branch_id: branch.id, endpoint_id: endpoint.id, database_name: db.name, role_name: db.owner_name });
-    const { uri } = await api.call<{ uri: string }>("GET", `/projects/${projectId}/connection_uri?${q}`);
-    integrity = await postgresChecks(neonHttpReader(uri), o.checks);
-    finished = Date.now();
+    await branchAndCheck(api, o, name, p);
   } catch (err) {
-    error = (err as Error).message;
+    errors.push((err as Error).message);
   } finally {
-    if (!branch && started !== null && !createRefused) branch = await findBranchNamed(api, projectId, name);
-    if (branch) {
-      const leftBehind = await deleteBranch(api, projectId, branch);
-      if (leftBehind) {
-        const what = `restore-test branch ${branch.id} (${branch.name}) was left behind: ${leftBehind}; delete it with DELETE /projects/${projectId}/branches/${branch.id}`;
-        error = error ? `${error}; ${what}` : what;
-      }
-    }
+    const leftBehind = await cleanUp(api, o.neon.projectId, name, p);
+    if (leftBehind) errors.push(leftBehind);
   }
-  const seconds = started === null ? 0 : ((finished ?? Date.now()) - started) / 1000;
   return {
     asset: o.asset.name,
-    passed: error === undefined && integrity.length > 0 && integrity.every((c) => c.ok),
-    pointInTime,
-    branchId: branch?.id ?? null,
-    seconds,
+    passed: errors.length === 0 && p.integrity.length > 0 && p.integrity.every((c) => c.ok),
+    pointInTime: p.pointInTime,
+    branchId: p.branch?.id ?? null,
+    seconds: p.started === null ? 0 : ((p.finished ?? Date.now()) - p.started) / 1000,
     rtoTargetSeconds: o.asset.rtoMinutes === undefined ? null : o.asset.rtoMinutes * 60,
-    integrity,
-    ...(error !== undefined ? { error } : {}),
+    integrity: p.integrity,
+    ...(errors.length ? { error: errors.join("; ") } : {}),
   };
 }
