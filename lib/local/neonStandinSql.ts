@@ -18,8 +18,10 @@
  *    driver builds its NeonDbError (any other status becomes "Server error (HTTP status N)").
  * What the stand-in enforces, as Neon does:
  *  - the endpoint named by the host must exist (a deleted branch's endpoints are gone) and not be
- *    disabled; the role and the password must be the branch's (Neon: "password authentication
- *    failed for user '…'", SQLSTATE 28P01); the database must exist (3D000).
+ *    disabled; the role and the password must be the branch's (the driver surfaces Neon's refusal as
+ *    "NeonDbError: password authentication failed for user '…'", e.g. neondatabase/website
+ *    content/docs/guides/neon-authorize-troubleshooting.md; SQLSTATE 28P01 as PostgreSQL's);
+ *    the database must exist (3D000).
  *  - a read_only endpoint (a Neon read replica: a hot standby) refuses every write: each request
  *    runs in a READ ONLY transaction that has taken its snapshot before the caller's first
  *    statement, so `SET transaction_read_only = off` cannot undo it either.
