@@ -1,82 +1,37 @@
 /**
- * The checks a runbook runs on a restored PostgreSQL database, beyond equal data: no orphaned
- * rows (every foreign key resolves), sequences continue where they were, the migration tables
- * say every migration applied (postgresMigrations.ts), and the operator's declared checks.
- * Each returns what it found; ok false = the restore needs attention.
+ * The Postgres integrity checks (postgresChecks.ts) on a node-postgres connection: what
+ * `drposture integrity --postgres URL` and the drill run after a restore.
  */
-import { escapeIdentifier, type Client } from "pg";
+import type { Client } from "pg";
 import { withPgClient } from "../postgres/client";
-import { judgeDeclared, refusedDeclared, type DeclaredCheck } from "./declaredChecks";
-import { postgresMigrationChecks } from "./postgresMigrations";
-import { withoutTrailingSemicolon } from "./readOnlySql";
-import { jsonRows, SAMPLE_ROWS, type IntegrityResult } from "./result";
+import type { DeclaredCheck } from "./declaredChecks";
+import type { PgReader, Row } from "./pgReader";
+import { postgresChecks } from "./postgresChecks";
+import type { IntegrityResult } from "./result";
 
-/** A declared check's query may not run longer than this. */
-const CHECK_TIMEOUT_MS = 120_000;
 let statementSerial = 0;
 
 /**
- * A declared check runs inside `BEGIN READ ONLY` … ROLLBACK: PostgreSQL refuses any write in it.
- * The query goes through the extended protocol (a named statement), which takes exactly one
- * statement, so `…; COMMIT; DELETE …` cannot step out of the transaction.
+ * Declared statements run inside `BEGIN READ ONLY` … ROLLBACK, each as a named statement
+ * (extended protocol: exactly one statement), so nothing a check sends can write or step out.
  */
-async function runDeclared(c: Client, check: DeclaredCheck): Promise<IntegrityResult> {
-  const inner = withoutTrailingSemicolon(check.sql);
-  await c.query("BEGIN READ ONLY");
-  try {
-    await c.query(`SET LOCAL statement_timeout = ${CHECK_TIMEOUT_MS}`);
-    const n = ++statementSerial;
-    const count = await c.query<{ n: string }>({ name: `drposture-integrity-count-${n}`, text: `SELECT count(*) AS n FROM (\n${inner}\n) AS declared_check` });
-    const sample = await c.query({ name: `drposture-integrity-sample-${n}`, text: `SELECT * FROM (\n${inner}\n) AS declared_check LIMIT ${SAMPLE_ROWS}` });
-    return judgeDeclared("postgres", check, Number(count.rows[0]?.n ?? 0), sample.rows as Array<Record<string, unknown>>);
-  } catch (err) {
-    return refusedDeclared("postgres", check, err);
-  } finally {
-    await c.query("ROLLBACK");
-  }
+export function nodePgReader(c: Client): PgReader {
+  return {
+    rows: async <T = Row>(sql: string) => (await c.query(sql)).rows as T[],
+    async readOnly(statements, timeoutMs) {
+      await c.query("BEGIN READ ONLY");
+      try {
+        await c.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+        const out: Row[][] = [];
+        for (const text of statements) out.push((await c.query({ name: `drposture-integrity-${++statementSerial}`, text })).rows as Row[]);
+        return out;
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    },
+  };
 }
 
 export async function postgresIntegrity(url: string, declared: readonly DeclaredCheck[] = []): Promise<IntegrityResult[]> {
-  return withPgClient(url, async (c) => {
-    const out: IntegrityResult[] = [];
-    const fks = (
-      await c.query<{ child: string; parent: string; cols: string[]; pcols: string[]; name: string }>(`
-        SELECT con.conname AS name,
-               format('%I.%I', cn.nspname, cl.relname) AS child,
-               format('%I.%I', pn.nspname, pl.relname) AS parent,
-               array(SELECT attname FROM unnest(con.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY i)::text[] AS cols,
-               array(SELECT attname FROM unnest(con.confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY i)::text[] AS pcols
-        FROM pg_constraint con
-        JOIN pg_class cl ON cl.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cl.relnamespace
-        JOIN pg_class pl ON pl.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pl.relnamespace
-        WHERE con.contype = 'f'`)
-    ).rows;
-    let orphans = 0;
-    for (const fk of fks) {
-      const on = fk.cols.map((col, i) => `p.${escapeIdentifier(fk.pcols[i] as string)} = c.${escapeIdentifier(col)}`).join(" AND ");
-      const notNull = fk.cols.map((col) => `c.${escapeIdentifier(col)} IS NOT NULL`).join(" AND ");
-      const n = Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on})`)).rows[0]?.n);
-      orphans += n;
-      if (n) {
-        const sample = (await c.query(`SELECT c.* FROM ${fk.child} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${fk.parent} p WHERE ${on}) LIMIT ${SAMPLE_ROWS}`)).rows;
-        out.push({ check: `postgres: orphaned rows ${fk.child} (${fk.name})`, ok: false, rows: n, sample: jsonRows(sample), detail: `${n} row(s) of ${fk.child} reference missing ${fk.parent} (${fk.name})` });
-      }
-    }
-    out.push({ check: "postgres: foreign keys resolve", ok: orphans === 0, rows: orphans, detail: `${fks.length} foreign key(s), ${orphans} orphaned row(s)` });
-    const behind = (
-      await c.query<{ seq: string; last: string | null; max: string | null }>(`
-        SELECT format('%I.%I', s.schemaname, s.sequencename) AS seq, s.last_value::text AS last,
-               (xpath('/row/m/text()', query_to_xml(format('SELECT max(%I) AS m FROM %I.%I', a.attname, tn.nspname, t.relname), false, true, '')))[1]::text AS max
-        FROM pg_sequences s
-        JOIN pg_class sc ON sc.relname = s.sequencename JOIN pg_namespace sn ON sn.oid = sc.relnamespace AND sn.nspname = s.schemaname
-        JOIN pg_depend d ON d.objid = sc.oid AND d.deptype IN ('a', 'i')
-        JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
-        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid`)
-    ).rows.filter((r) => r.max !== null && (r.last === null || BigInt(r.last) < BigInt(r.max as string)));
-    out.push({ check: "postgres: sequences continue", ok: behind.length === 0, rows: behind.length, sample: jsonRows(behind), detail: behind.length ? behind.map((b) => `${b.seq} at ${b.last} < max ${b.max}`).join("; ") : "every owned sequence is at or past its column's max" });
-    out.push(...(await postgresMigrationChecks(c)));
-    for (const check of declared) out.push(await runDeclared(c, check));
-    return out;
-  });
+  return withPgClient(url, (c) => postgresChecks(nodePgReader(c), declared));
 }
-

@@ -16,7 +16,7 @@
  * - `schema_migrations` (Rails: version; golang-migrate: version, dirty — dirty = a migration
  *   that failed half-way). Read by version; dirty rows are failures.
  */
-import { escapeIdentifier, type Client } from "pg";
+import { quoteIdent, type PgReader, type Row } from "./pgReader";
 import { jsonRows, type IntegrityResult } from "./result";
 
 interface TableRef {
@@ -25,29 +25,26 @@ interface TableRef {
   readonly columns: string[];
 }
 
-const q = (t: TableRef) => `${escapeIdentifier(t.schema)}.${escapeIdentifier(t.name)}`;
+const q = (t: TableRef) => `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 
-async function migrationTables(c: Client): Promise<TableRef[]> {
-  const r = await c.query<TableRef>(`
+async function migrationTables(db: PgReader): Promise<TableRef[]> {
+  return db.rows<TableRef>(`
     SELECT n.nspname AS schema, cl.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS columns
     FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
     JOIN pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
     WHERE cl.relkind IN ('r', 'p') AND cl.relname IN ('_prisma_migrations', '__drizzle_migrations', 'schema_migrations')
     GROUP BY n.nspname, cl.relname ORDER BY 1, 2`);
-  return r.rows;
 }
 
-async function prisma(c: Client, t: TableRef): Promise<IntegrityResult> {
+async function prisma(db: PgReader, t: TableRef): Promise<IntegrityResult> {
   // A row failed unless it finished, was not rolled back and logged nothing — and a failure that
   // a later successful run of the same migration superseded is history, not a problem.
-  const rows = (
-    await c.query(`
+  const rows = await db.rows(`
       SELECT migration_name, started_at, finished_at, rolled_back_at, left(logs, 200) AS logs,
              (finished_at IS NULL OR rolled_back_at IS NOT NULL OR coalesce(logs, '') <> '')
                AND NOT EXISTS (SELECT 1 FROM ${q(t)} later WHERE later.migration_name = m.migration_name
                                AND later.finished_at IS NOT NULL AND later.rolled_back_at IS NULL AND coalesce(later.logs, '') = '') AS failed
-      FROM ${q(t)} m ORDER BY finished_at ASC NULLS LAST, started_at ASC`)
-  ).rows as Array<Record<string, unknown>>;
+      FROM ${q(t)} m ORDER BY finished_at ASC NULLS LAST, started_at ASC`);
   const failed = rows.filter((r) => r.failed).map(({ failed: _f, ...r }) => r);
   const applied = rows.filter((r) => r.finished_at !== null && r.rolled_back_at === null);
   const last = applied[applied.length - 1];
@@ -59,15 +56,15 @@ async function prisma(c: Client, t: TableRef): Promise<IntegrityResult> {
   return { check: `postgres: migrations ${where}`, ok: rows.length > 0, rows: 0, sample: [], detail: rows.length ? `${applied.length} applied, last ${last?.migration_name}` : "the table is empty" };
 }
 
-async function drizzle(c: Client, t: TableRef): Promise<IntegrityResult> {
-  const rows = (await c.query(`SELECT id, hash, created_at FROM ${q(t)} ORDER BY created_at ASC NULLS FIRST, id ASC`)).rows as Array<Record<string, unknown>>;
+async function drizzle(db: PgReader, t: TableRef): Promise<IntegrityResult> {
+  const rows: Row[] = await db.rows(`SELECT id, hash, created_at FROM ${q(t)} ORDER BY created_at ASC NULLS FIRST, id ASC`);
   const last = rows[rows.length - 1];
   return { check: `postgres: migrations ${t.schema}.__drizzle_migrations`, ok: rows.length > 0, rows: 0, sample: [], detail: last ? `${rows.length} applied, last ${last.hash} at ${last.created_at}` : "the table is empty" };
 }
 
-async function schemaMigrations(c: Client, t: TableRef): Promise<IntegrityResult> {
+async function schemaMigrations(db: PgReader, t: TableRef): Promise<IntegrityResult> {
   const order = t.columns.includes("version") ? "version" : t.columns[0] as string;
-  const rows = (await c.query(`SELECT * FROM ${q(t)} ORDER BY ${escapeIdentifier(order)} ASC`)).rows as Array<Record<string, unknown>>;
+  const rows: Row[] = await db.rows(`SELECT * FROM ${q(t)} ORDER BY ${quoteIdent(order)} ASC`);
   const dirty = t.columns.includes("dirty") ? rows.filter((r) => r.dirty === true) : [];
   const last = rows[rows.length - 1];
   const check = `postgres: migrations ${t.schema}.schema_migrations`;
@@ -75,12 +72,12 @@ async function schemaMigrations(c: Client, t: TableRef): Promise<IntegrityResult
   return { check, ok: rows.length > 0, rows: 0, sample: [], detail: last ? `${rows.length} applied, last ${String(last[order])}` : "the table is empty" };
 }
 
-export async function postgresMigrationChecks(c: Client): Promise<IntegrityResult[]> {
+export async function postgresMigrationChecks(db: PgReader): Promise<IntegrityResult[]> {
   const out: IntegrityResult[] = [];
-  for (const t of await migrationTables(c)) {
-    if (t.name === "_prisma_migrations") out.push(await prisma(c, t));
-    else if (t.name === "__drizzle_migrations") out.push(await drizzle(c, t));
-    else out.push(await schemaMigrations(c, t));
+  for (const t of await migrationTables(db)) {
+    if (t.name === "_prisma_migrations") out.push(await prisma(db, t));
+    else if (t.name === "__drizzle_migrations") out.push(await drizzle(db, t));
+    else out.push(await schemaMigrations(db, t));
   }
   return out;
 }

@@ -22,14 +22,18 @@
  *   GET       /projects/{project_id}/branches
  *   GET       /projects/{project_id}/branches/{branch_id}
  *   POST      /projects/{project_id}/branches/{branch_id}/restore
- *   GET       /projects/{project_id}/operations/{operation_id}
+ *   GET       /projects/{project_id}/operations, GET /projects/{project_id}/operations/{operation_id}
  *   POST      /projects/{project_id}/branches, GET .../branches/{branch_id}/endpoints,
- *   GET       /projects/{project_id}/connection_uri   (lib/local/neonStandinBranches.ts)
+ *   GET       /projects/{project_id}/connection_uri, DELETE .../branches/{branch_id}
+ *             (lib/local/neonStandinBranches.ts)
+ *   POST      /sql   Neon's SQL-over-HTTP endpoint, backed by a local PostgreSQL cluster when one
+ *             is given (lib/local/neonStandinSql.ts; authenticated by the connection string)
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { branchCreationRoutes, type StandinEndpoint } from "./neonStandinBranches";
+import { standinSql, type StandinPostgres } from "./neonStandinSql";
 
 export const NEON_MAX_HISTORY_RETENTION_SECONDS = 2_592_000;
 
@@ -101,11 +105,17 @@ export interface NeonStandinState {
 export interface NeonStandinOptions extends Partial<Pick<NeonStandinState, "apiKey" | "projectId" | "historyRetentionSeconds" | "plan">> {
   branchId?: string;
   operations?: Partial<StandinOperationBehaviour>;
+  /** The local PostgreSQL behind the SQL endpoint; without it the stand-in serves no SQL. */
+  postgres?: StandinPostgres;
 }
 
 export interface NeonStandin {
   readonly url: string;
   readonly state: NeonStandinState;
+  /** The SQL endpoint (`neonConfig.fetchEndpoint` for @neondatabase/serverless). */
+  readonly sqlEndpoint: string;
+  /** Branch data behind the SQL endpoint (see lib/local/neonStandinSql.ts). */
+  readonly sql: Pick<ReturnType<typeof standinSql>, "recordPointInTime" | "databases">;
   close(): Promise<void>;
 }
 
@@ -183,6 +193,7 @@ function operationsOf(state: NeonStandinState) {
       // As Neon does, the response reports the operation before it ran.
       return { ...view(op), status: "running" };
     },
+    list: () => state.operations.map(view),
     poll(id: string) {
       const op = state.operations.find((x) => x.id === id);
       if (!op) throw new HttpError(404, `operation ${id} not found`);
@@ -216,8 +227,12 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
     requests: [],
   };
   const ops = operationsOf(state);
+  const sql = standinSql({ ...(init.postgres ? { postgres: init.postgres } : {}), defaultBranchId: branchId, endpoints: state.endpoints, passwords: state.passwords });
   const creation = branchCreationRoutes({
     projectId: state.projectId,
+    defaultBranchId: branchId,
+    onCreated: sql.branchCreated,
+    onDeleted: sql.branchDeleted,
     historyRetentionSeconds: () => state.historyRetentionSeconds,
     branches: state.branches,
     endpoints: state.endpoints,
@@ -311,6 +326,7 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
   }
 
   async function route(req: IncomingMessage): Promise<[number, unknown]> {
+    if (req.method === "POST" && req.url === "/sql") return sql.handle(req.headers, await readJson(req));
     if (req.headers.authorization !== `Bearer ${state.apiKey}`) throw new HttpError(401, "authentication required");
     const url = new URL(req.url ?? "/", "http://standin");
     const body = await readJson(req);
@@ -324,8 +340,9 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
     if (rest === "" && m === "PATCH") return patchProject(body);
     if (rest === "snapshots" && m === "GET") return [200, { snapshots: state.snapshots }];
     if (rest === "branches" && m === "GET") return [200, { branches: state.branches }];
-    const created = creation.route(rest, m, url, body);
+    const created = await creation.route(rest, m, url, body);
     if (created) return created;
+    if (rest === "operations" && m === "GET") return [200, { operations: ops.list(), pagination: { cursor: "" } }];
     const op = /^operations\/([^/]+)$/.exec(rest);
     if (op && m === "GET") return [200, { operation: ops.poll(op[1] as string) }];
     const one = /^branches\/([^/]+)$/.exec(rest);
@@ -353,7 +370,9 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    sqlEndpoint: `http://127.0.0.1:${port}/sql`,
     state,
+    sql,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

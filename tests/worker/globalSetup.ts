@@ -12,6 +12,7 @@ import * as path from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalWorld } from "../../lib/local/localWorld";
 import { startNeonStandin } from "../../lib/local/neonStandin";
+import { runSql, startPgCluster } from "../../lib/local/postgres";
 
 interface Keys {
   accessKeyId: string;
@@ -31,6 +32,9 @@ declare module "vitest" {
     r2LockRules: Array<{ id: string; enabled: boolean; prefix: string; condition: { type: string; maxAgeSeconds?: number } }>;
     alertReceiver: string;
     neonStandin: string;
+    /** A second Neon stand-in with a local PostgreSQL behind its SQL endpoint (restore tests). */
+    neonRestoreStandin: string;
+    neonRestoreSqlEndpoint: string;
   }
 }
 
@@ -38,6 +42,17 @@ export default async function setup(project: TestProject) {
   const world = await startLocalWorld({ stack: "prod", dir: mkdtempSync(path.join(tmpdir(), "drposture-worker-world-")) });
   // Neon API stand-in (not Neon): project with a 1-day window, so the 7-day target drifts.
   const neon = await startNeonStandin({ apiKey: "neon-test-key", projectId: "standin-project-000001", branchId: "br-main-standin", historyRetentionSeconds: 86_400 });
+  // Neon stand-in (not Neon) whose default branch is a healthy app database in a local
+  // PostgreSQL: the restore test branches it and runs the integrity checks over HTTP.
+  const pg = await startPgCluster();
+  await runSql(pg.url(), ["CREATE DATABASE prod_app"]);
+  await runSql(pg.url("prod_app"), [
+    "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL)",
+    "CREATE TABLE posts (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), body text)",
+    "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')",
+    "INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world')",
+  ]);
+  const neonRestore = await startNeonStandin({ apiKey: "neon-test-key", projectId: "standin-project-000002", branchId: "br-main-restore", historyRetentionSeconds: 86_400, postgres: { url: (db) => pg.url(db), database: "prod_app" } });
   const received: Array<{ path: string; body: unknown }> = [];
   let failNext = 0;
   const receiver = createServer((req, res) => {
@@ -73,10 +88,14 @@ export default async function setup(project: TestProject) {
   project.provide("caPem", world.tls.caPem);
   project.provide("r2LockRules", world.declared.r2Buckets[0]?.lockRules ?? []);
   project.provide("neonStandin", neon.url);
+  project.provide("neonRestoreStandin", neonRestore.url);
+  project.provide("neonRestoreSqlEndpoint", neonRestore.sqlEndpoint);
   project.provide("alertReceiver", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
   return async () => {
     await world.close();
     await neon.close();
+    await neonRestore.close();
+    await pg.stop();
     await new Promise<void>((r) => receiver.close(() => r()));
   };
 }
