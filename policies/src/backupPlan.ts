@@ -13,6 +13,8 @@ export interface PlannedAsset {
   rpoMinutes?: number;
   cron: string;
   binding?: string;
+  /** D1 database id, KV namespace id, R2 bucket name or Neon project id. */
+  sourceId?: string;
 }
 
 export interface BackupWorkerFacts {
