@@ -44,6 +44,19 @@ const target = (b: Record<string, any>): string | undefined => {
 
 function scheduleProblems(w: BackupWorkerFacts, rotation: PlannedAsset[], rt: PlanRestoreTesting, maxDays: number): string[] {
   const name = w.script.props.scriptName;
+  const out: string[] = [];
+  // The declared interval is the target the Worker's restore-test results are judged against;
+  // a laxer one is a weakened target even while the cron happens to test more often.
+  const everyDays = Number(rt.everyDays);
+  if (!(everyDays > 0) || everyDays > maxDays) {
+    out.push(`Worker ${name}'s plan allows ${String(rt.everyDays)} days between restore tests of an asset (restoreTesting.everyDays); the organisation allows at most ${maxDays}. Set drposture:restoreTesting.everyDays to ${maxDays} or less.`);
+  }
+  return [...out, ...cadenceProblems(w, rotation, rt, maxDays)];
+}
+
+/** The cron as it fires: among the triggers, in step with the rotation, each asset within maxDays. */
+function cadenceProblems(w: BackupWorkerFacts, rotation: PlannedAsset[], rt: PlanRestoreTesting, maxDays: number): string[] {
+  const name = w.script.props.scriptName;
   const cron = typeof rt.cron === "string" ? rt.cron : undefined;
   if (!cron) return [`Worker ${name}'s plan has restoreTesting without a cron; redeploy it from drposture so the plan carries its restore-test schedule.`];
   if (!w.crons.includes(cron)) return [`The restore-test cron "${cron}" of Worker ${name} is not among its cron triggers (it has: ${w.crons.join(", ") || "none"}), so restore tests never run. Add the cron to the Worker's WorkersCronTrigger.`];

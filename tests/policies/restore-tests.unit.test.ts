@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { RESTORE_TEST_BINDINGS } from "../../lib/backup/plan";
 import { restoreTestSchedule } from "../../lib/backup/restoreTestRotation";
 import { drposturePolicies } from "../../policies/src/all";
+import { r2BucketLock } from "../../policies/src/immutability";
 import { restoreTestsScheduled, SCRATCH } from "../../policies/src/restoreTests";
 
 function resource(type: string, name: string, props: Record<string, unknown>): PolicyResource {
@@ -80,10 +81,18 @@ describe("restore-tests-scheduled", () => {
     expect(v).toEqual([[expect.stringMatching(/restore-test cron "41 3 \* \* \*" .* not among its cron triggers .* Add the cron/), "urn:pulumi:t::p::cloudflare:index/workersCronTrigger:WorkersCronTrigger::t"]]);
   });
 
+  it("fails a declared everyDays over maxDays, even while the cron tests more often", () => {
+    // 30 days declared; four assets once a day are tested every 4 days.
+    const v = run(stack({ restoreTesting: { everyDays: 30, ...restoreTestSchedule(30, 4) } }), 7);
+    expect(v).toEqual([[expect.stringMatching(/allows 30 days between restore tests .* at most 7\. Set drposture:restoreTesting\.everyDays to 7 or less/), "urn:pulumi:t::p::cloudflare:index/workersCronTrigger:WorkersCronTrigger::t"]]);
+  });
+
   it("fails when rotation length × the cron's gap exceeds maxDays, naming the fix", () => {
-    // Four assets once a day: every 4 days. Allowed 3: fails; allowed 4: passes.
-    expect(run(stack(), 4)).toEqual([]);
-    const v = run(stack(), 3);
+    // Four assets once a day: every 4 days. Allowed 4: passes; allowed 3 (declared 3): fails.
+    const declared3 = { restoreTesting: { everyDays: 3, cron: "41 3 * * *", periodHours: 24 } };
+    expect(run(stack({ restoreTesting: { everyDays: 4, cron: "41 3 * * *", periodHours: 24 } }), 4)).toEqual([]);
+    const v = run(stack(declared3), 3);
+    expect(v).toHaveLength(1);
     expect(v[0]?.[0]).toMatch(/restore-tests 4 assets .*every 24 h\), so each is tested only every 4 days; the organisation allows at most 3\. Set drposture:restoreTesting\.everyDays to 3 or less/);
   });
 
@@ -112,5 +121,25 @@ describe("restore-tests-scheduled", () => {
   it("ignores Workers without a plan, and plans with nothing to restore-test", () => {
     const other = resource("cloudflare:index/workersScript:WorkersScript", "site", { scriptName: "site", bindings: [] });
     expect(run([other])).toEqual([]);
+  });
+});
+
+describe("r2-bucket-lock and the scratch bucket", () => {
+  const lockCfg = { minDays: { daily: 30, weekly: 84, monthly: 365 } };
+  const lockRun = (resources: PolicyResource[]) => {
+    const out: string[] = [];
+    r2BucketLock.validateStack({ resources, stackTags: new Map(), getConfig: () => lockCfg as never, notApplicable: () => undefined as never }, ((m: string) => out.push(m)) as ReportViolation);
+    return out;
+  };
+  const scratchBucket = resource("cloudflare:index/r2Bucket:R2Bucket", "scratch", { name: SCRATCH_ID.r2 });
+
+  it("exempts a backup Worker's restore-test scratch bucket (it holds no backups, the Worker empties it)", () => {
+    expect(lockRun([...stack(), scratchBucket])).toEqual([]);
+  });
+
+  it("still judges it when any Worker binds it as a backup destination, or no backup Worker binds it as scratch", () => {
+    const other = resource("cloudflare:index/workersScript:WorkersScript", "other", { scriptName: "other", bindings: [{ type: "r2_bucket", name: "BACKUP_R2", bucketName: SCRATCH_ID.r2 }] });
+    expect(lockRun([...stack(), scratchBucket, other])).toHaveLength(3);
+    expect(lockRun([scratchBucket])).toHaveLength(3);
   });
 });
