@@ -197,12 +197,13 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
     integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
-    ...(cfg.restoreTesting.enabled ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
+    // Absent only in config built by hand (tests bypassing validation): the schema's default, on.
+    ...(cfg.restoreTesting?.enabled !== false ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
   };
 }
 
 function restoreTestingPosture(cfg: PostureConfig, assets: readonly ProtectedAsset[]): RestoreTestingPosture {
-  const everyDays = everyDaysOf(cfg.restoreTesting, cfg.environment);
+  const everyDays = everyDaysOf(cfg.restoreTesting ?? { enabled: true }, cfg.environment);
   const rotation = rotationOf(assets);
   const schedule = scheduleOrProblem(everyDays, rotation.length);
   // parsePosture reports this with the config path; derivePosture called on unchecked config throws.
