@@ -5,6 +5,9 @@
  *    and every credential as a secret binding;
  *  - the minimal set of cron triggers derived from the assets' RPOs;
  *  - a queue and its consumer, so a large backup continues in steps (one per invocation);
+ *  - restore testing, when on: the scratch resources (RestoreTesting) bound as RESTORE_TEST_*,
+ *    the declared integrity checks as RESTORE_TEST_CHECKS, its schedule in the plan and its
+ *    cron among the triggers;
  *  - the data-encryption key from @pulumi/random, escrowed in AWS Secrets Manager in the vault
  *    region under a name that carries its key id (so a rebuilt stack, with a new key, never
  *    collides with the secret kept from before), readable by the restorer identity: it survives
@@ -15,10 +18,12 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
-import { DEFAULT_LIMITS, PLAN_VERSION, sourceBindingName, type BackupPlan, type PlanAsset } from "../lib/backup/plan";
+import { DEFAULT_LIMITS, PLAN_VERSION, RESTORE_TEST_BINDINGS, RESTORE_TEST_CHECKS_BINDING, sourceBindingName, type BackupPlan, type PlanAsset } from "../lib/backup/plan";
 import { packAssets, PLAN_BINDING, planBindings, planPartName } from "../lib/backup/planBindings";
 import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
+import { checksTooLarge, restoreTestChecksJson } from "../lib/posture/restoreTesting";
 import { bundleWorker } from "../lib/worker/bundle";
+import type { ScratchResources } from "./RestoreTesting";
 
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
 /** Attempts of one step before the backup is declared failed (worker/index.ts MAX_STEP_ATTEMPTS). */
@@ -50,7 +55,11 @@ export interface BackupWorkerArgs {
   readonly neonApiUrl?: pulumi.Input<string>;
   /** Name prefix of the escrow secrets; each key's secret is `<prefix>/<keyId>`. */
   readonly escrowSecretPrefix: pulumi.Input<string>;
+  /** Scratch resources of restore tests (RestoreTesting); required when posture.restoreTesting is set. */
+  readonly restoreScratch?: ScratchResources;
 }
+
+type Binding = cloudflare.types.input.WorkersScriptBinding;
 
 /** Key id as lib/format/keys.ts derives it (first 8 bytes of HMAC-SHA256(key, label)). */
 export function keyIdOf(keyHex: string): string {
@@ -69,7 +78,10 @@ export class BackupWorker extends pulumi.ComponentResource {
   constructor(name: string, args: BackupWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     const p = args.posture;
     const bundle = bundleWorker();
-    const crons = p.cronSchedule.map((g) => g.cron);
+    const rt = p.restoreTesting;
+    // Cloudflare caps cron triggers per account (250 on Workers Paid), not per Worker; the
+    // restore-test cron (minute 41) never coincides with a backup cron (minutes 0, */N and 17).
+    const crons = [...p.cronSchedule.map((g) => g.cron), ...(rt ? [rt.cron] : [])];
     super(
       BackupWorker.__pulumiType,
       name,
@@ -116,6 +128,7 @@ export class BackupWorker extends pulumi.ComponentResource {
       rpoMinutes: a.rpoMinutes,
       cron: a.backupCron,
       priority: a.priority,
+      rtoMinutes: a.rtoMinutes,
     }));
     const plan: pulumi.Output<BackupPlan> = pulumi
       .all([args.r2Bucket.name, args.s3Bucket.name, args.s3Bucket.region, args.alertTopic.arn, args.alertTopic.region, args.neonApiUrl ?? ""])
@@ -137,13 +150,13 @@ export class BackupWorker extends pulumi.ComponentResource {
           sns: { topicArn, region: topicRegion },
         },
         limits: DEFAULT_LIMITS,
+        ...(rt ? { restoreTesting: { everyDays: rt.everyDays, cron: rt.cron, periodHours: rt.periodHours } } : {}),
         abandonAfterMinutes: ABANDON_AFTER_MINUTES,
       }));
 
     // The assets depend on posture values only, so their parts are plain JSON known now.
     const planParts = packAssets(planAssets);
     const secret = (bindingName: string, value: pulumi.Input<string>): cloudflare.types.input.WorkersScriptBinding => ({ type: "secret_text", name: bindingName, text: pulumi.secret(value) });
-    type Binding = cloudflare.types.input.WorkersScriptBinding;
     const sources = p.assets.flatMap((a): Binding[] => {
       const binding = sourceBindingName(a.kind, a.name);
       if (a.kind === "d1") return [{ type: "d1", name: binding, id: a.sourceId }];
@@ -183,6 +196,7 @@ export class BackupWorker extends pulumi.ComponentResource {
           secret("SNS_SECRET_ACCESS_KEY", args.alertTopic.publisher.secretAccessKey),
           ...(args.alertWebhookUrl ? [secret("ALERT_WEBHOOK_URL", args.alertWebhookUrl)] : []),
           ...(args.neonApiKey ? [secret("NEON_API_KEY", args.neonApiKey)] : []),
+          ...restoreTestBindings(p, args.restoreScratch),
         ],
       },
       parent,
@@ -207,4 +221,24 @@ export class BackupWorker extends pulumi.ComponentResource {
     this.version = bundle.version;
     this.registerOutputs({ scriptName: this.scriptName, crons, keyId: this.keyId, escrowSecretArn: this.escrowSecretArn, version: bundle.version });
   }
+}
+
+/** RESTORE_TEST_D1/KV/R2 for the scratch resources of the kinds the stack has, and the declared
+ * checks as RESTORE_TEST_CHECKS; none when restore testing is off. */
+function restoreTestBindings(p: Posture, scratch: ScratchResources | undefined): Binding[] {
+  if (!p.restoreTesting) return [];
+  const kinds = new Set(p.assets.map((a) => a.kind));
+  const missing = (["d1", "kv", "r2"] as const).filter((k) => kinds.has(k) && !scratch?.[k]);
+  if (missing.length) throw new pulumi.RunError(`restore testing needs a scratch ${missing.join(", ")} resource (RestoreTesting) for the backup Worker`);
+  const checks = restoreTestChecksJson(p.integrity);
+  // The schema refuses this first, with the config path; kept so no caller can bind an oversized variable.
+  const tooLarge = checksTooLarge(checks);
+  if (tooLarge) throw new pulumi.RunError(`drposture:integrity: ${tooLarge}`);
+  const r2 = scratch?.r2;
+  return [
+    ...(scratch?.d1 ? [{ type: "d1", name: RESTORE_TEST_BINDINGS.d1, id: scratch.d1.id }] : []),
+    ...(scratch?.kv ? [{ type: "kv_namespace", name: RESTORE_TEST_BINDINGS.kv, namespaceId: scratch.kv.id }] : []),
+    ...(r2 ? [{ type: "r2_bucket", name: RESTORE_TEST_BINDINGS.r2, bucketName: r2.name, ...(r2.jurisdiction === "default" ? {} : { jurisdiction: r2.jurisdiction }) }] : []),
+    { type: "json", name: RESTORE_TEST_CHECKS_BINDING, json: checks },
+  ];
 }

@@ -12,6 +12,7 @@ import { BackupAccess } from "./BackupAccess";
 import { BackupVault } from "./BackupVault";
 import { BackupWorker } from "./BackupWorker";
 import { NeonPitr } from "./NeonPitr";
+import { RestoreTesting, type ScratchKind } from "./RestoreTesting";
 
 export interface DisasterRecoveryArgs {
   /** The validated posture (see lib/posture/model.ts). */
@@ -39,6 +40,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
   readonly alerts: AlertRules;
   readonly worker: BackupWorker;
   readonly neon?: NeonPitr;
+  readonly restoreTesting?: RestoreTesting;
   readonly rpoRtoTable: RpoRtoRow[];
 
   constructor(name: string, args: DisasterRecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -97,6 +99,25 @@ export class DisasterRecovery extends pulumi.ComponentResource {
       parent,
     );
 
+    if (p.restoreTesting) {
+      const kinds = (["d1", "kv", "r2"] as const).filter((k): k is ScratchKind => p.assets.some((a) => a.kind === k));
+      this.restoreTesting = new RestoreTesting(
+        `${name}-restore-testing`,
+        {
+          accountId: p.accountId,
+          scratchName: names.restoreScratch,
+          kinds,
+          jurisdiction: p.vault.r2Jurisdiction,
+          ...(p.vault.r2Location ? { location: p.vault.r2Location } : {}),
+          everyDays: p.restoreTesting.everyDays,
+          cron: p.restoreTesting.cron,
+          periodHours: p.restoreTesting.periodHours,
+          rotation: p.restoreTesting.rotation,
+        },
+        parent,
+      );
+    }
+
     this.worker = new BackupWorker(
       `${name}-worker`,
       {
@@ -111,6 +132,7 @@ export class DisasterRecovery extends pulumi.ComponentResource {
         ...(args.secrets.neonApiKey ? { neonApiKey: args.secrets.neonApiKey } : {}),
         ...(args.neonApiUrl ? { neonApiUrl: args.neonApiUrl } : {}),
         escrowSecretPrefix: names.escrowSecret,
+        ...(this.restoreTesting ? { restoreScratch: this.restoreTesting.scratch } : {}),
       },
       parent,
     );
@@ -172,5 +194,6 @@ function postureInputs(p: Posture): Record<string, unknown> {
     vault: p.vault,
     neon: p.neon ? { projectId: p.neon.projectId, branchId: p.neon.branchId, restoreWindowDays: p.neon.restoreWindowDays } : undefined,
     alerts: p.alerts,
+    restoreTesting: p.restoreTesting ?? null,
   };
 }

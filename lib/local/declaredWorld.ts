@@ -151,6 +151,13 @@ export function extractDeclaredWorld(stack: string, registrations: readonly Regi
   };
 }
 
+/** The R2 bucket backups go to: the one with bucket-lock rules. A stack also declares an unlocked
+ * scratch bucket for restore tests (RestoreTesting), and registration order does not say which is
+ * which (the vault's name waits on a random suffix, the scratch name does not). */
+export function backupR2Bucket(world: Pick<DeclaredWorld, "r2Buckets">): DeclaredR2Bucket | undefined {
+  return world.r2Buckets.find((b) => b.lockRules.length > 0) ?? world.r2Buckets[0];
+}
+
 /** The IAM user whose name ends with `-<role>` (writer, verifier, restorer, alert-publisher). */
 export function iamUser(world: DeclaredWorld, role: string): DeclaredIamUser {
   const u = world.iamUsers.find((x) => x.name.endsWith(`-${role}`));

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import type { Miniflare } from "miniflare";
 import { onCleanup, throwIfInterrupted } from "../process/cleanup";
 import { S3Storage } from "../storage/s3Storage";
-import { iamUser, r2Token, type DeclaredWorld } from "./declaredWorld";
+import { backupR2Bucket, iamUser, r2Token, type DeclaredWorld } from "./declaredWorld";
 import { loadDeclaredWorld } from "./declaredWorldRun";
 import type { AccessKeys } from "./localWorker";
 import { AwsS3Bucket } from "./objectStore/awsS3";
@@ -76,7 +76,7 @@ export async function startLocalWorld(o: LocalWorldOptions): Promise<LocalWorld>
   throwIfInterrupted();
   const declared = await loadDeclaredWorld(o.stack, o.projectDir);
   const [vaultCfg] = declared.s3Buckets;
-  const [r2Cfg] = declared.r2Buckets;
+  const r2Cfg = backupR2Bucket(declared);
   if (!vaultCfg || !r2Cfg) throw new Error(`stack ${o.stack} declares no S3 or no R2 backup bucket`);
   mkdirSync(o.dir, { recursive: true });
   const tls = await createLocalTls(o.dir);

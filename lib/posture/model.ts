@@ -6,6 +6,7 @@
 import type { DeclaredCheck } from "../integrity/declaredChecks";
 import { formatIssues, PostureConfigError } from "./errors";
 import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
+import { everyDaysOf, rotationOf, scheduleOrProblem, type RestoreTestingPosture } from "./restoreTesting";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
 import { configSchema, type NeonPlan, type PostureConfig } from "./schema";
 
@@ -104,6 +105,8 @@ export interface Posture {
   readonly hasNeonApiKey: boolean;
   /** Declared post-restore checks (`drposture:integrity`): Postgres, and per D1 asset. */
   readonly integrity: { readonly postgres: readonly DeclaredCheck[]; readonly d1: Readonly<Record<string, readonly DeclaredCheck[]>> };
+  /** Scheduled restore tests (`drposture:restoreTesting`); absent when disabled. */
+  readonly restoreTesting?: RestoreTestingPosture;
 }
 
 const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
@@ -194,7 +197,18 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
     integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
+    // Absent only in config built by hand (tests bypassing validation): the schema's default, on.
+    ...(cfg.restoreTesting?.enabled !== false ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
   };
+}
+
+function restoreTestingPosture(cfg: PostureConfig, assets: readonly ProtectedAsset[]): RestoreTestingPosture {
+  const everyDays = everyDaysOf(cfg.restoreTesting ?? { enabled: true }, cfg.environment);
+  const rotation = rotationOf(assets);
+  const schedule = scheduleOrProblem(everyDays, rotation.length);
+  // parsePosture reports this with the config path; derivePosture called on unchecked config throws.
+  if (typeof schedule === "string") throw new PostureConfigError([`drposture:restoreTesting.everyDays: ${schedule}, got ${everyDays}`]);
+  return { everyDays, ...schedule, rotation };
 }
 
 function neonSnapshotSchedule(neon: NonNullable<PostureConfig["neon"]>): NeonPosture["snapshotSchedule"] {

@@ -16,6 +16,9 @@ export function resourceNames(project: string, stack: string) {
     verifier: `${prefix}-verifier`,
     restorer: `${prefix}-restorer`,
     alertTopic: `${prefix}-alerts`,
+    /** Scratch D1 database, KV namespace title and R2 bucket restore tests write into: the stack
+     * and "restore-scratch" in the name, so nobody takes them for production data. */
+    restoreScratch: `${prefix}-restore-scratch`,
     /** Prefix of the key-escrow secrets: one secret per data-encryption key, named
      * `<prefix>/<keyId>`, so a rebuilt stack (a new key) never collides with the secret kept
      * from the one it replaces. */

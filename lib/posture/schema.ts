@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { integrityConfig } from "./integrityConfig";
+import { checksTooLarge, everyDaysOf, restoreTestChecksJson, restoreTestingConfig, scheduleOrProblem } from "./restoreTesting";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
 
 /** Cron fires at most once a minute, but a backup needs time to run and commit; below 5 min
@@ -176,6 +177,7 @@ const configObject = z.strictObject({
     .optional()
     .meta({ description: "Webhook receiving backup failure and staleness alerts (secret).", secret: true }),
   integrity: integrityConfig,
+  restoreTesting: restoreTestingConfig,
   neonApiKey: z
     .string()
     .min(1)
@@ -251,6 +253,7 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
     }
   }
   const total = cfg.assets.d1.length + cfg.assets.kv.length + cfg.assets.r2.length + (cfg.neon ? 1 : 0);
+  if (cfg.restoreTesting?.enabled === true) restoreTestingRules(cfg, total, ctx);
   if (total === 0) {
     ctx.addIssue({
       code: "custom",
@@ -259,6 +262,17 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       message: "must list at least one D1 database, KV namespace or R2 bucket, or configure neon",
     });
   }
+}
+
+/** Restore tests need a schedule that reaches every asset in time, and the declared checks
+ * must fit the one Worker variable they are bound as. */
+function restoreTestingRules(cfg: z.output<typeof configObject>, rotationLength: number, ctx: z.RefinementCtx): void {
+  const everyDays = everyDaysOf(cfg.restoreTesting, cfg.environment);
+  // A value of the wrong type or range already has its own issue.
+  const schedule = Number.isInteger(everyDays) && everyDays >= 1 ? scheduleOrProblem(everyDays, rotationLength) : null;
+  if (typeof schedule === "string") ctx.addIssue({ code: "custom", path: ["restoreTesting", "everyDays"], input: everyDays, message: schedule });
+  const tooLarge = checksTooLarge(restoreTestChecksJson({ postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} }));
+  if (tooLarge) ctx.addIssue({ code: "custom", path: ["integrity"], input: undefined, message: tooLarge });
 }
 
 /** Limits Neon itself enforces, caught at preview instead of at `pulumi up`. */

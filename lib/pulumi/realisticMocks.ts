@@ -89,6 +89,13 @@ function answer(type: string, name: string, inputs: State, generation: number): 
     }
     case "cloudflare:index/r2Bucket:R2Bucket":
       return { id: String(inputs.name), state: { creationDate: "2026-01-01T00:00:00Z", location: inputs.location ?? "ENAM" } };
+    // D1 databases are identified by a UUID, KV namespaces by 32 hex characters (Cloudflare API).
+    case "cloudflare:index/d1Database:D1Database": {
+      const id = uuid(seed);
+      return { id, state: { uuid: id, createdAt: "2026-01-01T00:00:00Z", numTables: 0, fileSize: 0, version: "production" } };
+    }
+    case "cloudflare:index/workersKvNamespace:WorkersKvNamespace":
+      return { id: hex(seed, 32), state: { supportsUrlEncoding: true } };
     case "cloudflare:index/accountToken:AccountToken":
     case "cloudflare:index/apiToken:ApiToken":
       return { id: hex(seed, 32), state: { value: hex(`${seed}value`, 40), status: "active" } };

@@ -7,6 +7,7 @@ import { copiesInTwoProviders } from "./isolation";
 import { backupIdentityLeastPrivilege } from "./leastPrivilege";
 import { r2BucketLock, s3ObjectLock } from "./immutability";
 import { neonRestoreWindow } from "./neon";
+import { restoreTestsScheduled } from "./restoreTests";
 import { retentionMinimums } from "./retention";
 import { workerSecretsAreSecret } from "./secrets";
 
@@ -23,4 +24,5 @@ export const drposturePolicies: Policies = [
   copiesInTwoProviders,
   workerSecretsAreSecret,
   assetsCovered,
+  restoreTestsScheduled,
 ];

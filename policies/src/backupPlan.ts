@@ -13,6 +13,8 @@ export interface PlannedAsset {
   rpoMinutes?: number;
   cron: string;
   binding?: string;
+  /** D1 database id, KV namespace id, R2 bucket name or Neon project id. */
+  sourceId?: string;
 }
 
 export interface BackupWorkerFacts {
@@ -83,4 +85,15 @@ export function protectedAssets(resources: readonly PolicyResource[]): Map<strin
     for (const a of w.plan?.assets ?? []) if (!out.has(assetId(a))) out.set(assetId(a), { asset: a, declaredBy: w.script });
   }
   return out;
+}
+
+/** Names of R2 buckets that a backup Worker binds as its restore-test scratch (RESTORE_TEST_R2)
+ * and no Worker binds as a backup destination (BACKUP_R2): emptied after each test, they hold
+ * no backups, so backup-bucket rules (locks) do not apply. restore-tests-scheduled makes sure
+ * such a bucket is none of the Worker's sources or its backup bucket. */
+export function restoreScratchBuckets(resources: readonly PolicyResource[]): Set<string> {
+  const workers = backupWorkers(resources);
+  const named = (name: string) => workers.flatMap((w) => w.bindings.filter((b) => b.name === name && b.type === "r2_bucket").map((b) => String(b.bucketName)));
+  const backups = new Set(named("BACKUP_R2"));
+  return new Set(workers.filter((w) => w.plan).flatMap((w) => w.bindings.filter((b) => b.name === "RESTORE_TEST_R2" && b.type === "r2_bucket").map((b) => String(b.bucketName))).filter((n) => !backups.has(n)));
 }

@@ -1,5 +1,6 @@
 /** Backups cannot be deleted or overwritten before their retention ends. */
 import type { StackValidationPolicy } from "@pulumi/policy";
+import { restoreScratchBuckets } from "./backupPlan";
 import { configsOf, ofType, r2BucketOf, T, TIERS, tierPrefix, type Tier } from "./resources";
 import { daysPerTier, positiveInteger } from "./configSchemas";
 
@@ -45,7 +46,7 @@ export const s3ObjectLock: StackValidationPolicy = {
 export const r2BucketLock: StackValidationPolicy = {
   name: "r2-bucket-lock",
   description:
-    "Every R2 backup bucket has enabled bucket-lock rules covering each tier prefix (daily/, weekly/, monthly/) for at least that tier's minimum retention, so objects cannot be deleted or overwritten before then.",
+    "Every R2 backup bucket has enabled bucket-lock rules covering each tier prefix (daily/, weekly/, monthly/) for at least that tier's minimum retention, so objects cannot be deleted or overwritten before then. A backup Worker's restore-test scratch bucket (RESTORE_TEST_R2, not any Worker's BACKUP_R2) holds no backups and is exempt.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: { minDays: daysPerTier("Minimum lock per tier, days.", { daily: 7, weekly: 28, monthly: 90 }) },
@@ -54,7 +55,9 @@ export const r2BucketLock: StackValidationPolicy = {
     const { minDays } = args.getConfig<{ minDays: Record<Tier, number> }>();
     const buckets = ofType(args.resources, T.r2Bucket);
     const locks = ofType(args.resources, T.r2Lock);
+    const scratch = restoreScratchBuckets(args.resources);
     for (const b of buckets) {
+      if (scratch.has(String(b.props.name))) continue;
       const own = locks.filter((l) => r2BucketOf(l, buckets) === b);
       const rules = own
         .flatMap((l) => ((l.props.rules ?? []) as Array<Record<string, any>>).filter((r) => r.enabled !== false).map((r) => ({ r, urn: l.urn })));

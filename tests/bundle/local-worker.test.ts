@@ -17,6 +17,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { objectExists } from "../../lib/backup/catalog";
+import { backupR2Bucket } from "../../lib/local/declaredWorld";
 import { LocalWorker } from "../../lib/local/localWorker";
 import { startLocalWorld, type LocalWorld } from "../../lib/local/localWorld";
 import { trustInThisProcess } from "../../lib/local/tls";
@@ -58,7 +59,7 @@ describe("the deployable Worker bundle in workerd", () => {
       s3Writer: world.s3Keys("writer"),
       s3Verifier: world.s3Keys("verifier"),
       caPem: world.tls.caPem,
-      r2Locks: world.declared.r2Buckets[0]?.lockRules ?? [],
+      r2Locks: backupR2Bucket(world.declared)?.lockRules ?? [],
       alertWebhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`,
     });
   });

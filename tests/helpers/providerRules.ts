@@ -117,6 +117,53 @@ const r2Rules: Rule[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// Cloudflare D1 and Workers KV (the restore-test scratch resources)
+
+const D1_CREATE = "https://developers.cloudflare.com/api/resources/d1/subresources/database/methods/create/";
+const KV_CREATE = "https://developers.cloudflare.com/api/resources/kv/subresources/namespaces/methods/create/";
+// D1: jurisdiction "eu" | "fedramp" (the provider adds "us"), primary_location_hint one of the six
+// hints; read_replication.mode "auto" | "disabled" (Terraform/Pulumi D1Database docs). The API
+// documents no format for the name; it must be unique in the account, so unique in the stack.
+export const D1_JURISDICTIONS = ["eu", "fedramp", "us"] as const;
+// KV: "title ... maxLength 512"; "A 400 is returned if the account already owns a namespace with
+// this title"; jurisdiction "eu" | "fedramp" | "us" (provider docs).
+export const KV_TITLE_MAX = 512;
+/** D1 database ids are UUIDs; KV namespace ids are 32 hex characters ("maxLength 32"). */
+export const D1_DATABASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const KV_NAMESPACE_ID = /^[0-9a-f]{32}$/;
+
+const oneOf = (path: string, v: unknown, allowed: readonly string[]): Finding[] => (v === undefined || allowed.includes(v as string) ? [] : [find(path, v, `one of ${allowed.join(", ")}`)]);
+function uniqueIn(all: readonly Registered[], type: string, field: string, value: unknown, what: string): Finding[] {
+  const same = all.filter((r) => r.type === type && plainInputs(r)[field] === value).length;
+  return same > 1 ? [find(field, value, `unique per account (${same} ${what} in the stack share it)`)] : [];
+}
+
+const storageRules: Rule[] = [
+  {
+    id: "d1-database",
+    type: "cloudflare:index/d1Database:D1Database",
+    source: `${D1_CREATE} ; https://www.pulumi.com/registry/packages/cloudflare/api-docs/d1database/`,
+    check: (i, all) => [
+      ...(typeof i.name === "string" && i.name.length > 0 ? uniqueIn(all, "cloudflare:index/d1Database:D1Database", "name", i.name, "D1 databases") : [find("name", i.name, "a non-empty name")]),
+      ...oneOf("jurisdiction", i.jurisdiction, D1_JURISDICTIONS),
+      ...oneOf("primaryLocationHint", i.primaryLocationHint, R2_LOCATIONS),
+      ...oneOf("readReplication.mode", obj(i.readReplication).mode, ["auto", "disabled"]),
+    ],
+  },
+  {
+    id: "kv-namespace",
+    type: "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
+    source: KV_CREATE,
+    check: (i, all) => [
+      ...(typeof i.title === "string" && i.title.length > 0 && i.title.length <= KV_TITLE_MAX
+        ? uniqueIn(all, "cloudflare:index/workersKvNamespace:WorkersKvNamespace", "title", i.title, "KV namespaces")
+        : [find("title", i.title, `1-${KV_TITLE_MAX} characters`)]),
+      ...oneOf("jurisdiction", i.jurisdiction, D1_JURISDICTIONS),
+    ],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
 // Cloudflare Worker cron triggers
 
 interface CronField {
@@ -334,12 +381,15 @@ const workerRules: Rule[] = [
   {
     id: "worker-bindings",
     type: "cloudflare:index/workersScript:WorkersScript",
-    source: `${WORKERS_LIMITS} ; Cloudflare OpenAPI workers_binding_name ("A JavaScript variable name for the binding")`,
+    source: `${WORKERS_LIMITS} ; Cloudflare OpenAPI workers_binding_name ("A JavaScript variable name for the binding") ; ${D1_CREATE} ; ${KV_CREATE}`,
     check: (i) => {
       const bindings = arr(i.bindings).map(obj);
       const out: Finding[] = [];
       bindings.forEach((b, n) => {
         if (typeof b.name !== "string" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(b.name)) out.push(find(`bindings[${n}].name`, b.name, "a JavaScript identifier"));
+        if (b.type === "d1" && !(typeof b.id === "string" && D1_DATABASE_ID.test(b.id))) out.push(find(`bindings[${n}] (${String(b.name)}).id`, b.id, "a D1 database UUID"));
+        if (b.type === "kv_namespace" && !(typeof b.namespaceId === "string" && KV_NAMESPACE_ID.test(b.namespaceId))) out.push(find(`bindings[${n}] (${String(b.name)}).namespaceId`, b.namespaceId, "a KV namespace id (32 hex)"));
+        if (b.type === "r2_bucket") out.push(...r2BucketRef(`bindings[${n}] (${String(b.name)}).`, b.bucketName, b.jurisdiction));
         if (TEXT_BINDINGS.has(String(b.type))) {
           const text = String(b.type) === "json" ? b.json : b.text;
           const bytes = typeof text === "string" ? Buffer.byteLength(text, "utf8") : 0;
@@ -629,7 +679,7 @@ const awsRules: Rule[] = [
 ];
 
 /** Every rule except the Neon snapshot cap (see neonSnapshotCountRule). */
-export const RULES: readonly Rule[] = [...r2Rules, ...cronRules, ...queueRules, ...tokenRules, ...workerRules, ...neonRules, ...awsRules];
+export const RULES: readonly Rule[] = [...r2Rules, ...storageRules, ...cronRules, ...queueRules, ...tokenRules, ...workerRules, ...neonRules, ...awsRules];
 
 /** Registered types no rule covers, with the reason; the test fails on any type in neither list. */
 export const NOT_CHECKED: Readonly<Record<string, string>> = {

@@ -75,6 +75,8 @@ describe("drposture check", () => {
     ["copies-in-two-providers", "orders-backups"],
     ["worker-secrets-are-secret", "orders-backup-worker"],
     ["assets-covered", "orders-backup-worker"],
+    // Its scratch KV binding is the production carts namespace.
+    ["restore-tests-scheduled", "orders-backup-worker"],
   ];
 
   it("rejects a hand-written stack that breaks each policy, with a violation on the offending resource", async () => {
@@ -109,6 +111,25 @@ describe("drposture check", () => {
     expect(byPolicy.get("neon-restore-window")).toMatch(/7 days; the minimum is 14/);
     expect(byPolicy.get("retention-minimums")).toMatch(/daily backups after 14 days; the minimum is 30/);
     expect(byPolicy.get("backup-frequency-meets-rpo")).toMatch(/kv\/sessions is backed up at most every 60 min .* allowed RPO is 15 min/);
+  });
+
+  it.each([
+    ["restore testing disabled in prod", (y: string) => y.replace(/drposture:restoreTesting:\n    everyDays: 7/, "drposture:restoreTesting:\n    enabled: false"), /never restore-tests its 5 assets \(d1\/app-db, neon\/app, kv\/feature-flags, kv\/sessions, r2\/user-uploads\): its plan has no restoreTesting\. Set drposture:restoreTesting\.enabled to true .* at most 7/],
+    ["everyDays 30 against the prod pack's 7", (y: string) => y.replace(/(drposture:restoreTesting:\n    )everyDays: 7/, "$1everyDays: 30"), /allows 30 days between restore tests of an asset \(restoreTesting\.everyDays\); the organisation allows at most 7\. Set drposture:restoreTesting\.everyDays to 7 or less/],
+  ] as const)("blocks Pulumi.prod.yaml with %s (restore-tests-scheduled)", async (_case, weaken, message) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "drposture-rt-"));
+    copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+    const weakened = weaken(prod);
+    expect(weakened).not.toBe(prod);
+    writeFileSync(path.join(dir, "Pulumi.prod.yaml"), weakened);
+    writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
+    const r = await check(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
+    expect(r.code, r.stderr).toBe(1);
+    const vs = r.json?.violations ?? [];
+    expect(vs.map((v) => v.policy)).toEqual(["restore-tests-scheduled"]);
+    expect(vs[0]?.level).toBe("mandatory");
+    expect(vs[0]?.message).toMatch(message);
   });
 
   it("exits 2 with the config path when the program's config is invalid", async () => {

@@ -45,4 +45,17 @@ describe("names derived from the stack name", () => {
       propertyParams(300),
     );
   });
+
+  it("the restore-test scratch name is a valid R2 bucket name and KV title, and says what it is", () => {
+    fc.assert(
+      fc.property(stackName, (stack) => {
+        const n = resourceNames("drposture", stack);
+        expect(n.restoreScratch).toMatch(R2_BUCKET_NAME);
+        expect(n.restoreScratch.length).toBeLessThanOrEqual(512); // KV namespace title
+        expect(n.restoreScratch.endsWith("-restore-scratch")).toBe(true);
+        expect(n.restoreScratch.startsWith(n.prefix)).toBe(true);
+      }),
+      propertyParams(300),
+    );
+  });
 });

@@ -18,6 +18,8 @@ beforeAll(async () => {
 
 const R = () => run.mocks.resources;
 const DAY = 86_400;
+/** The vault's R2 bucket (the stack also declares a scratch bucket for restore tests). */
+const vaultR2 = () => one(R().filter((r) => r.name.endsWith("-vault-r2")), "cloudflare:index/r2Bucket:R2Bucket");
 
 describe("prod: components", () => {
   it("declares every component with its type token, parented under DisasterRecovery", () => {
@@ -27,6 +29,7 @@ describe("prod: components", () => {
       "drposture:alerts:AlertRules",
       "drposture:index:DisasterRecovery",
       "drposture:neon:NeonPitr",
+      "drposture:testing:RestoreTesting",
       "drposture:vault:BackupVault",
       "drposture:worker:BackupWorker",
     ]);
@@ -68,7 +71,7 @@ describe("prod: BackupVault", () => {
   });
 
   it("R2 bucket in the configured location, named with a random suffix", () => {
-    const r2 = one(R(), "cloudflare:index/r2Bucket:R2Bucket");
+    const r2 = vaultR2();
     expect(r2.inputs.location).toBe("weur");
     expect(r2.inputs.jurisdiction).toBe("default");
     const suffix = one(R(), "random:index/randomId:RandomId").state.hex as string;
@@ -150,7 +153,7 @@ describe("prod: BackupAccess", () => {
   });
 
   it("Cloudflare tokens are scoped to the backup bucket with object-level permission groups", () => {
-    const bucket = one(R(), "cloudflare:index/r2Bucket:R2Bucket").inputs.name as string;
+    const bucket = vaultR2().inputs.name as string;
     const tokens = ofType(R(), "cloudflare:index/accountToken:AccountToken");
     expect(tokens).toHaveLength(2);
     const groups = tokens.map((t) => (t.inputs.policies as any[])[0].permissionGroups[0].id).sort();
@@ -238,7 +241,7 @@ describe("prod: BackupWorker", () => {
     expect(binding("KV_SESSIONS")).toMatchObject({ type: "kv_namespace", namespaceId: "0f6b1e2d3c4a5b69788776655443322a" });
     expect(binding("KV_FEATURE_FLAGS")).toMatchObject({ type: "kv_namespace", namespaceId: "9a8b7c6d5e4f30211203948576a6b7c8" });
     expect(binding("R2_USER_UPLOADS")).toMatchObject({ type: "r2_bucket", bucketName: "acme-user-uploads" });
-    expect(binding("BACKUP_R2")).toMatchObject({ type: "r2_bucket", bucketName: one(R(), "cloudflare:index/r2Bucket:R2Bucket").inputs.name });
+    expect(binding("BACKUP_R2")).toMatchObject({ type: "r2_bucket", bucketName: vaultR2().inputs.name });
     expect(binding("BACKUP_QUEUE")).toMatchObject({ type: "queue", queueName: "drp-drposture-prod-backup-steps" });
     const consumer = one(R(), "cloudflare:index/queueConsumer:QueueConsumer").inputs;
     expect(consumer).toMatchObject({ scriptName: "drp-drposture-prod-backup", type: "worker", settings: { batchSize: 1 } });
@@ -265,7 +268,8 @@ describe("prod: BackupWorker", () => {
 
   it("declares the minimal set of cron triggers: one per distinct RPO-derived schedule", () => {
     const crons = one(R(), "cloudflare:index/workersCronTrigger:WorkersCronTrigger").inputs.schedules as Array<{ cron: string }>;
-    expect(crons.map((c) => c.cron)).toEqual(["*/15 * * * *", "0 * * * *", "17 2 * * *"]);
+    // The backup crons, then the restore-test cron (tests/program/restore-testing.test.ts).
+    expect(crons.map((c) => c.cron)).toEqual(["*/15 * * * *", "0 * * * *", "17 2 * * *", "41 3 * * *"]);
   });
 
   it("binds every credential and the encryption key as secret_text with secret values", () => {

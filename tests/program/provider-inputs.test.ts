@@ -101,6 +101,31 @@ describe("the checker catches violations", () => {
     expect(check(RULES, [many]).map((v) => v.rule)).toEqual(["worker-cron-count"]);
   });
 
+  it("D1 and KV: names unique per account, documented enums and caps; bindings carry real ids", () => {
+    const d1 = (name: string, extra: Record<string, unknown> = {}) => reg("cloudflare:index/d1Database:D1Database", { accountId: ACCOUNT, name, ...extra }, name);
+    const kv = (title: string, extra: Record<string, unknown> = {}) => reg("cloudflare:index/workersKvNamespace:WorkersKvNamespace", { accountId: ACCOUNT, title, ...extra }, title.slice(0, 8));
+    expect(check(RULES, [d1("scratch", { readReplication: { mode: "disabled" }, primaryLocationHint: "weur" }), kv("scratch", { jurisdiction: "eu" })])).toEqual([]);
+    expect(check(RULES, [d1("same"), d1("same"), d1("x", { jurisdiction: "default", primaryLocationHint: "us-east", readReplication: { mode: "on" } })]).map((v) => [v.rule, v.path])).toEqual([
+      ["d1-database", "name"],
+      ["d1-database", "name"],
+      ["d1-database", "jurisdiction"],
+      ["d1-database", "primaryLocationHint"],
+      ["d1-database", "readReplication.mode"],
+    ]);
+    expect(check(RULES, [kv("t".repeat(513)), kv("", { jurisdiction: "apac" })]).map((v) => [v.rule, v.path])).toEqual([
+      ["kv-namespace", "title"],
+      ["kv-namespace", "title"],
+      ["kv-namespace", "jurisdiction"],
+    ]);
+    const bindings = [
+      { type: "d1", name: "RESTORE_TEST_D1", id: "d1-scratch-1a2b3c4d" },
+      { type: "kv_namespace", name: "RESTORE_TEST_KV", namespaceId: "scratch" },
+      { type: "r2_bucket", name: "RESTORE_TEST_R2", bucketName: "Scratch_Bucket" },
+    ];
+    const script = reg("cloudflare:index/workersScript:WorkersScript", { accountId: ACCOUNT, scriptName: "w", bindings });
+    expect(check(RULES, [script]).map((v) => v.path)).toEqual(["bindings[0] (RESTORE_TEST_D1).id", "bindings[1] (RESTORE_TEST_KV).namespaceId", "bindings[2] (RESTORE_TEST_R2).bucketName"]);
+  });
+
   it("Queues: consumer settings past the documented maxima", () => {
     const consumer = reg("cloudflare:index/queueConsumer:QueueConsumer", {
       accountId: ACCOUNT,

@@ -15,6 +15,7 @@ describe("staging", () => {
       "drposture:alerts:AlertRules",
       "drposture:index:DisasterRecovery",
       "drposture:neon:NeonPitr",
+      "drposture:testing:RestoreTesting",
       "drposture:vault:BackupVault",
       "drposture:worker:BackupWorker",
     ]);

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { TestProject } from "vitest/node";
+import { backupR2Bucket } from "../../lib/local/declaredWorld";
 import { startLocalWorld } from "../../lib/local/localWorld";
 import { startNeonStandin } from "../../lib/local/neonStandin";
 import { runSql, startPgCluster } from "../../lib/local/postgres";
@@ -86,7 +87,7 @@ export default async function setup(project: TestProject) {
   project.provide("s3Restorer", world.s3Keys("restorer"));
   project.provide("s3Root", world.rootKeys());
   project.provide("caPem", world.tls.caPem);
-  project.provide("r2LockRules", world.declared.r2Buckets[0]?.lockRules ?? []);
+  project.provide("r2LockRules", backupR2Bucket(world.declared)?.lockRules ?? []);
   project.provide("neonStandin", neon.url);
   project.provide("neonRestoreStandin", neonRestore.url);
   project.provide("neonRestoreSqlEndpoint", neonRestore.sqlEndpoint);
