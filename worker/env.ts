@@ -31,6 +31,10 @@ export interface Env {
   readonly SNS_SECRET_ACCESS_KEY?: string;
   /** Neon API key (secret). */
   readonly NEON_API_KEY?: string;
+  /** LOCAL WORLD ONLY, never bound by the BackupWorker component: where Neon's HTTP driver
+   * sends SQL (the Neon stand-in's endpoint); on Cloudflare the driver derives it from the
+   * connection string's host. */
+  readonly NEON_SQL_ENDPOINT?: string;
   /** Worker version (bundle hash), a plain-text binding. */
   readonly WORKER_VERSION?: string;
   /** Source bindings: D1_<NAME>, KV_<NAME>, R2_<NAME>. */

@@ -21,9 +21,13 @@ export interface RestoreTestResult {
   readonly restoredCount: number;
   /** The item count the manifest records, when it records one. */
   readonly manifestCount: number | null;
-  readonly countMatches: boolean;
+  /** null where it does not apply (a Neon branch is Neon's own copy, not restored by us). */
+  readonly countMatches: boolean | null;
   /** The scratch resource read back holds exactly what the backup's artifacts hold. */
-  readonly digestMatches: boolean;
+  readonly digestMatches: boolean | null;
+  /** Neon: the point in time the test branch was created at, and the branch (deleted after). */
+  readonly pointInTime?: string;
+  readonly branchId?: string | null;
   /** From the first write into the scratch resource to the last check. */
   readonly seconds: number;
   readonly rtoTargetSeconds: number | null;
@@ -47,8 +51,8 @@ export function restoreTestReportKey(a: AssetRef, r: Pick<RestoreTestResult, "fi
 export function failureOf(r: Omit<RestoreTestResult, "passed" | "error">, error?: string): string | null {
   const why: string[] = [];
   if (error) why.push(error);
-  if (!r.countMatches) why.push(`restored ${r.restoredCount} item(s), the manifest records ${r.manifestCount}`);
-  if (!r.digestMatches && !error) why.push("what was restored differs from what the backup holds (digest mismatch)");
+  if (r.countMatches === false) why.push(`restored ${r.restoredCount} item(s), the manifest records ${r.manifestCount}`);
+  if (r.digestMatches === false && !error) why.push("what was restored differs from what the backup holds (digest mismatch)");
   const failed = r.integrity.filter((c) => !c.ok);
   if (failed.length) why.push(`integrity check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}`);
   if (r.rtoTargetSeconds !== null && r.seconds > r.rtoTargetSeconds) why.push(`the restore took ${r.seconds.toFixed(1)} s, over the RTO of ${r.rtoTargetSeconds} s`);

@@ -14,6 +14,7 @@ import { RESTORE_TEST_REPORTS_PREFIX, restoreTestPurpose, type RestoreTestResult
 import { restoreTestSchedule } from "../../lib/backup/restoreTestRotation";
 import { openState } from "../../lib/format/sealedState";
 import worker from "../../worker/index";
+import { runDueRestoreTest } from "../../worker/restoreTest/handlers";
 import { backupNow, latest, master, r2, testEnv } from "./helpers";
 import { restoreTestNow } from "./restoreTestDriver";
 import { seedAppDb, seedSessions, seedUploads } from "./seeds";
@@ -189,5 +190,26 @@ describe("restore tests in the Worker", () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(hook.map((h) => h.body.asset)).toEqual(["kv/sessions"]);
+  });
+
+  it("Neon: the firing whose turn it is branches the stand-in at a point in time, runs the checks over HTTP, seals the result; a failing declared check alerts", async () => {
+    const project = "standin-project-000002";
+    const neonAsset = { kind: "neon" as const, name: "prod-db", sourceId: project, rpoMinutes: 60, cron: "17 2 * * *", priority: 1, rtoMinutes: 15 };
+    const schedule = restoreTestSchedule(7, 1);
+    const e = testEnv({
+      plan: { assets: [neonAsset], neon: { projectId: project, branchId: "br-main-restore", apiUrl: inject("neonRestoreStandin"), restoreWindowDays: 7 }, restoreTesting: { everyDays: 7, ...schedule } },
+      env: { NEON_API_KEY: "neon-test-key", NEON_SQL_ENDPOINT: inject("neonRestoreSqlEndpoint"), RESTORE_TEST_CHECKS: { postgres: [{ name: "users-exist", sql: "SELECT id FROM users", minRows: 2 }] } } as never,
+    });
+    expect(await runDueRestoreTest(e, Date.now())).toEqual([]);
+    const [good] = await reports(`${RESTORE_TEST_REPORTS_PREFIX}neon/prod-db/`);
+    expect(good).toMatchObject({ asset: "neon/prod-db", passed: true, digestMatches: null, countMatches: null, rtoTargetSeconds: 900 });
+    expect(good!.integrity.map((c) => c.check)).toContain("postgres: users-exist");
+    expect(good!.pointInTime).toMatch(/^\d{4}-/);
+
+    const failing = testEnv({ plan: e.BACKUP_PLAN, env: { ...e, RESTORE_TEST_CHECKS: { postgres: [{ name: "no-users", sql: "SELECT id FROM users", expectRows: 0 }] } } as never });
+    const alerts = await runDueRestoreTest(failing, Date.now());
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: "restore-test-failed", asset: "neon/prod-db" });
+    expect(alerts[0]!.error).toMatch(/no-users/);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * The restore-test side of the Worker's handlers: the cron firing starts the test whose turn it
- * is (restoreTestRotation.ts), each queue message runs one step, and a finished test that
- * failed raises a `restore-test-failed` alert on the backup-failure channels.
+ * is (restoreTestRotation.ts) — D1, KV and R2 continue on the queue, one step per message; a
+ * Neon PITR test runs whole in the firing — and a finished test that failed raises a
+ * `restore-test-failed` alert on the backup-failure channels.
  */
 import type { AlertEvent } from "../../lib/alerts/alerts";
 import type { PlanAsset } from "../../lib/backup/plan";
 import type { RestoreTestResult } from "../../lib/backup/restoreTestReport";
 import { dueForRestoreTest } from "../../lib/backup/restoreTestRotation";
 import type { Env, StepMessage } from "../env";
+import { runNeonTest } from "./neon";
 import { RestoreTestRunner, type TestKind } from "./runner";
 
 /** Attempts per step before the test is declared failed (the queue's max_retries + 1). */
@@ -32,8 +34,11 @@ const testable = (a: PlanAsset): a is PlanAsset & { kind: TestKind } => a.kind =
 /** Starts the restore test due at `scheduledTime`, if any. */
 export async function runDueRestoreTest(env: Env, scheduledTime: number): Promise<AlertEvent[]> {
   const a = dueForRestoreTest(env.BACKUP_PLAN, scheduledTime);
-  if (!a || !testable(a)) return [];
-  return alertsOf(env, await new RestoreTestRunner(env).start(a));
+  if (!a) return [];
+  const runner = new RestoreTestRunner(env);
+  if (a.kind === "neon") return alertsOf(env, await runner.record(a, await runNeonTest(env, a)));
+  if (!testable(a)) return [];
+  return alertsOf(env, await runner.start(a));
 }
 
 export async function runRestoreTestStep(env: Env, asset: PlanAsset, msg: Message<StepMessage>): Promise<AlertEvent[]> {
