@@ -14,6 +14,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { sourceBindingName, type BackupPlan, type PlanAsset } from "../backup/plan";
+import { restoreTestRotation, restoreTestSchedule } from "../backup/restoreTestRotation";
+import { startNeonStandin, type NeonStandin } from "../local/neonStandin";
 import { localPlan } from "../local/localPlan";
 import { randomBytes, toHex } from "../format/bytes";
 import type { AssetKind } from "../format/layout";
@@ -49,6 +51,9 @@ export interface DrillEnvironment {
   readonly worker: LocalWorker;
   readonly assets: readonly DrillAsset[];
   readonly alerts: unknown[];
+  /** STAND-IN, NOT NEON: the Neon API the Worker's PITR restore test branches (drill_app
+   * behind it), present when the drill has a Postgres asset and restore testing is on. */
+  readonly neon: NeonStandin | null;
   /** The S3 copy as the restorer reads it. */
   s3Store(): S3Storage;
   /** The S3 copy as the writer writes it (the nightly pg_dump's identity). */
@@ -85,19 +90,24 @@ export function drillAssets(fixture: Fixture, posture: Posture): DrillAsset[] {
   return out.sort((a, b) => a.priority - b.priority || `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
 }
 
-function plan(assets: readonly DrillAsset[], posture: Posture, world: LocalWorld): BackupPlan {
+const NEON_PROJECT = "drill-project-000001";
+const NEON_BRANCH = "br-drill-main";
+const NEON_KEY = "drill-neon-key";
+
+function plan(assets: readonly DrillAsset[], posture: Posture, world: LocalWorld, neonApiUrl: string | null): BackupPlan {
   const worker: PlanAsset[] = assets
-    .filter((a) => a.kind !== "neon")
+    .filter((a) => a.kind !== "neon" || neonApiUrl)
     .map((a) => ({
       kind: a.kind,
       name: a.name,
-      sourceId: a.kind === "d1" ? `00000000-0000-4000-8000-${toHex(randomBytes(6))}` : a.kind === "kv" ? toHex(randomBytes(16)) : `src-${a.name}`,
-      binding: a.source,
+      sourceId: a.kind === "d1" ? `00000000-0000-4000-8000-${toHex(randomBytes(6))}` : a.kind === "kv" ? toHex(randomBytes(16)) : a.kind === "neon" ? NEON_PROJECT : `src-${a.name}`,
+      ...(a.kind === "neon" ? {} : { binding: a.source }),
       rpoMinutes: a.rpoMinutes,
+      rtoMinutes: a.rtoMinutes,
       cron: a.cron,
       priority: a.priority,
     }));
-  return localPlan({
+  const base = localPlan({
     stack: `${posture.stack}-drill`,
     environment: posture.environment,
     assets: worker,
@@ -107,6 +117,12 @@ function plan(assets: readonly DrillAsset[], posture: Posture, world: LocalWorld
       s3: { endpoint: world.aws.url, bucket: world.s3BucketName, region: world.s3Region, lockMode: posture.vault.objectLockMode, addressing: "path" },
     },
   });
+  const neon = neonApiUrl ? { neon: { projectId: NEON_PROJECT, branchId: NEON_BRANCH, apiUrl: neonApiUrl, restoreWindowDays: posture.neon?.restoreWindowDays ?? 7 } } : {};
+  if (!posture.restoreTesting) return { ...base, ...neon };
+  // The stack's interval, scheduled over the drill's own rotation.
+  const everyDays = posture.restoreTesting.everyDays;
+  const n = restoreTestRotation({ assets: worker, ...neon }).length;
+  return { ...base, ...neon, restoreTesting: { everyDays, ...restoreTestSchedule(everyDays, n) } };
 }
 
 async function alertReceiver(alerts: unknown[]): Promise<{ url: string; server: Server }> {
@@ -138,8 +154,15 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
   };
   const [pg, world, receiver] = await Promise.all([startPgCluster(), startLocalWorld({ stack: posture.stack, dir: path.join(dir, "world"), r2Bucket }), alertReceiver(alerts)]);
   await trustInThisProcess(world.tls.caPem);
+  const pgAsset = assets.find((a) => a.kind === "neon");
+  // Retention as declared, so the Worker's window check finds no drift.
+  const neon =
+    pgAsset && posture.restoreTesting
+      ? await startNeonStandin({ apiKey: NEON_KEY, projectId: NEON_PROJECT, branchId: NEON_BRANCH, historyRetentionSeconds: (posture.neon?.restoreWindowDays ?? 7) * 86_400, postgres: { url: (db) => pg.url(db), database: pgAsset.source } })
+      : null;
   worker = await LocalWorker.start({
-    plan: plan(assets, posture, world),
+    plan: plan(assets, posture, world, neon?.url ?? null),
+    ...(neon ? { neonApiKey: NEON_KEY, neonSqlEndpoint: neon.sqlEndpoint } : {}),
     keyHex,
     s3Writer: world.s3Keys("writer"),
     s3Verifier: world.s3Keys("verifier"),
@@ -161,6 +184,7 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
     worker: running,
     assets,
     alerts,
+    neon,
     s3Store: () => world.s3Storage(world.s3Keys("restorer")),
     s3Writer: () => world.s3Storage(world.s3Keys("writer")),
     r2Store: () => world.r2Storage(world.r2Keys("reader")),
@@ -168,6 +192,7 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
     close: async () => {
       await running.dispose().catch(() => undefined);
       await world.close().catch(() => undefined);
+      await neon?.close().catch(() => undefined);
       await pg.stop().catch(() => undefined);
       await new Promise<void>((r) => receiver.server.close(() => r()));
       rmSync(dir, { recursive: true, force: true });

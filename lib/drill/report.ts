@@ -27,6 +27,16 @@ export function markdownReport(r: DrillReport): string {
       `- ${a.kind}/${a.name}: digest ${a.sourceDigest.slice(0, 16)} -> ${a.restoredDigest.slice(0, 16) || "(none)"}`,
     ]),
     "",
+    "## Restore tests (the Worker, into scratch resources)",
+    "",
+    ...(r.restoreTests.length
+      ? [
+          "| Asset | Passed | Restored | Digest | Duration (RTO) | Error |",
+          "| --- | --- | --- | --- | --- | --- |",
+          ...r.restoreTests.map((t) => `| ${t.asset} | ${t.passed ? "yes" : "**no**"} | ${t.restoredCount} | ${t.digestMatches === null ? "n/a" : t.digestMatches ? "matches" : "**differs**"} | ${secs(t.seconds)} (${t.rtoTargetSeconds === null ? "-" : secs(t.rtoTargetSeconds)}) | ${t.error ?? ""} |`),
+        ]
+      : ["Restore testing is off for this stack."]),
+    "",
     "## Workers limits",
     "",
     `${r.workersLimits.invocations} invocations; most in one: ${Object.entries(r.workersLimits.peaks).map(([k, v]) => `${k} ${v} of ${r.workersLimits.limits[k] ?? "?"}`).join(", ")}.`,
@@ -75,6 +85,7 @@ export function htmlReport(r: DrillReport): string {
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}tr.ok td:nth-child(2){color:#2e7d32}tr.bad td{background:#fdecea}</style></head>
 <body><h1>Restore drill: ${r.passed ? "PASSED" : "FAILED"}</h1><p>Targets from stack ${esc(r.stack)}. Disaster at ${r.disasterAt}.</p>
 <table><tr><th>Asset</th><th>Verified</th><th>Source</th><th>Restored</th><th>RTO / target</th><th>RPO / target</th><th>Error</th></tr>${rows}</table>
+<h2>Restore tests</h2><ul>${r.restoreTests.map((t) => `<li>${esc(t.asset)}: ${t.passed ? "passed" : "<b>FAILED</b>"}, ${t.restoredCount} restored in ${secs(t.seconds)}${t.error ? `: ${esc(t.error)}` : ""}</li>`).join("")}</ul>
 <h2>Timeline</h2>${timelineSvg(r)}
 <h2>Integrity checks</h2><ul>${r.assets.flatMap((a) => a.integrity.map((i) => `<li>${esc(`${a.kind}/${a.name}`)}: ${i.ok ? "ok" : "<b>FAILED</b>"} ${esc(i.check)}: ${esc(i.detail)}</li>`)).join("")}</ul>
 </body></html>\n`;
@@ -101,6 +112,7 @@ export function jsonReport(r: DrillReport): Record<string, unknown> {
       integrity: a.integrity,
       error: a.error,
     })),
+    restoreTests: r.restoreTests.map((t) => ({ ...t, seconds: Number(t.seconds.toFixed(3)) })),
     stack: r.stack,
     startedAt: r.startedAt,
     disasterAt: r.disasterAt,

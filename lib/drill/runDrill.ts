@@ -19,6 +19,7 @@ import type { DrillAsset, DrillEnvironment } from "./environment";
 import { startDrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
 import type { IntegrityResult } from "../integrity/result";
+import { runRestoreTests, type DrillRestoreTest } from "./restoreTests";
 import { destroy, integrity, measure, rebuildTarget, restoreInto, seed } from "./steps";
 
 export interface AssetResult {
@@ -54,6 +55,8 @@ export interface DrillReport {
   disasterAt: string;
   finishedAt: string;
   assets: AssetResult[];
+  /** The Worker's restore tests of the same backups, one per asset of its rotation. */
+  restoreTests: DrillRestoreTest[];
   phases: Phase[];
   alertsDelivered: number;
   /** The Worker's invocations under Cloudflare's per-invocation limits (as enforced locally). */
@@ -65,7 +68,7 @@ export interface DrillOptions {
   readonly posture: Posture;
   /** Leave the backup destinations (as directories) and the key here. */
   readonly keep?: string;
-  /** Fault injection: flip a byte in the S3 copy of this asset's backup before restoring. */
+  /** Fault injection: flip a byte in both copies (R2, S3) of this asset's backup before restoring. */
   readonly corrupt?: string;
   readonly onPhase?: (phase: string) => void;
 }
@@ -133,8 +136,9 @@ async function takeBackups(env: DrillEnvironment, tl: Timeline): Promise<void> {
   }
 }
 
-/** Flips one byte in the middle of the S3 copy of the asset's newest backup's first artifact,
- * at rest (as storage corruption would: no API call can change a locked version). */
+/** Flips one byte in the middle of the asset's newest backup's first artifact, at rest, in
+ * both copies (as storage corruption would: no API call can change a locked object): the S3
+ * copy the drill restores from, and the R2 copy the Worker's restore test reads. */
 async function corrupt(env: DrillEnvironment, assetId: string): Promise<void> {
   const a = env.assets.find((x) => id(x) === assetId);
   if (!a) throw new Error(`--corrupt ${assetId}: no such asset in the drill (${env.assets.map(id).join(", ")})`);
@@ -142,6 +146,14 @@ async function corrupt(env: DrillEnvironment, assetId: string): Promise<void> {
   const victim = r.manifest.artifacts[0];
   if (!victim) throw new Error(`${assetId}: backup has no artifact`);
   env.world.vault.corruptAtRest(victim.key);
+  const bucket = await env.worker.mf.getR2Bucket("BACKUP_R2");
+  const onR2 = await bucket.get(victim.key);
+  if (onR2) {
+    const bytes = new Uint8Array(await onR2.arrayBuffer());
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0x20;
+    await bucket.put(victim.key, bytes);
+  }
 }
 
 async function restoreAndVerify(env: DrillEnvironment, a: DrillAsset, before: { digest: string; count: number }, disasterAt: Date, tl: Timeline): Promise<AssetResult> {
@@ -212,6 +224,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     }
     await takeBackups(env, tl);
     if (o.corrupt) await tl.phase("fault injection", o.corrupt, () => corrupt(env, o.corrupt as string));
+    const restoreTests = await runRestoreTests(env, (asset, fn) => tl.phase("restore test (Worker cron)", asset, fn));
     const disasterAt = new Date();
     await tl.phase("disaster: destroy every source", undefined, async () => {
       for (const a of env.assets) await destroy(env, a);
@@ -231,12 +244,13 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     }
     return {
       // An invocation over a Workers limit would have failed on Cloudflare: the drill fails too.
-      passed: assets.every((a) => a.verified && a.withinTargets) && env.worker.violations().length === 0,
+      passed: assets.every((a) => a.verified && a.withinTargets) && restoreTests.every((t) => t.passed) && env.worker.violations().length === 0,
       stack: o.posture.stack,
       startedAt: startedAt.toISOString(),
       disasterAt: disasterAt.toISOString(),
       finishedAt: new Date().toISOString(),
       assets,
+      restoreTests,
       phases: tl.phases,
       alertsDelivered: env.alerts.length,
       workersLimits: { invocations: env.worker.invocations.length, peaks: env.worker.peaks(), limits: { ...env.worker.limits }, violations: env.worker.violations() },

@@ -15,7 +15,7 @@ import { throwIfInterrupted } from "../process/cleanup";
 import { ownedMiniflare } from "./ownedMiniflare";
 import { workerdOutbound } from "./tls";
 import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
-import type { BackupPlan } from "../backup/plan";
+import { RESTORE_TEST_BINDINGS, RESTORE_TEST_CHECKS_BINDING, type BackupPlan } from "../backup/plan";
 import { importMasterKey } from "../format/keys";
 import { STATE_PREFIX, type AssetRef } from "../format/layout";
 import type { BackupStorage, ObjectInfo, PutOptions, Body, ByteRange } from "../storage/types";
@@ -60,6 +60,10 @@ export interface LocalWorkerOptions {
   readonly persistDir?: string;
   /** Extra empty bindings (restore targets), e.g. { d1: ["D1_RESTORED"] }. */
   readonly extra?: { d1?: string[]; kv?: string[]; r2?: string[] };
+  /** The declared post-restore checks, bound as RESTORE_TEST_CHECKS (with restore testing). */
+  readonly restoreTestChecks?: unknown;
+  /** The Neon stand-in's SQL endpoint (NEON_SQL_ENDPOINT: local world only). */
+  readonly neonSqlEndpoint?: string;
 }
 
 type MfR2 = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
@@ -127,9 +131,9 @@ export class LocalWorker {
   }
 
   /** Fires a cron trigger, as Cloudflare does, and returns what the scheduled handler said. */
-  async runCron(cron: string): Promise<{ outcome: string }> {
+  async runCron(cron: string, scheduledTime = new Date()): Promise<{ outcome: string }> {
     const worker = await this.mf.getWorker();
-    const r = await worker.scheduled({ cron, scheduledTime: new Date() });
+    const r = await worker.scheduled({ cron, scheduledTime });
     return { outcome: r.outcome };
   }
 
@@ -172,6 +176,13 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
     if (a.kind === "kv") kv[a.binding] = a.sourceId;
     if (a.kind === "r2") r2[a.binding] = a.sourceId;
   }
+  // Restore testing: the scratch resources the RestoreTesting component declares, one per kind.
+  if (plan.restoreTesting) {
+    const kinds = new Set(plan.assets.map((a) => a.kind));
+    if (kinds.has("d1")) d1[RESTORE_TEST_BINDINGS.d1] = "restore-scratch-d1-local";
+    if (kinds.has("kv")) kv[RESTORE_TEST_BINDINGS.kv] = "restore-scratch-kv-local";
+    if (kinds.has("r2")) r2[RESTORE_TEST_BINDINGS.r2] = "restore-scratch-r2-local";
+  }
   for (const b of o.extra?.d1 ?? []) d1[b] = `${b.toLowerCase()}-local`;
   for (const b of o.extra?.kv ?? []) kv[b] = `${b.toLowerCase()}-local`;
   for (const b of o.extra?.r2 ?? []) r2[b] = `${b.toLowerCase().replace(/_/g, "-")}-local`;
@@ -207,6 +218,8 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
       ...(verifier ? { S3_VERIFIER_ACCESS_KEY_ID: verifier.accessKeyId, S3_VERIFIER_SECRET_ACCESS_KEY: verifier.secretAccessKey } : {}),
       ...(o.alertWebhookUrl ? { ALERT_WEBHOOK_URL: o.alertWebhookUrl } : {}),
       ...(o.neonApiKey ? { NEON_API_KEY: o.neonApiKey } : {}),
+      ...(plan.restoreTesting && o.restoreTestChecks ? { [RESTORE_TEST_CHECKS_BINDING]: o.restoreTestChecks } : {}),
+      ...(o.neonSqlEndpoint ? { NEON_SQL_ENDPOINT: o.neonSqlEndpoint } : {}),
     },
     ...(o.persistDir
       ? { d1Persist: `${o.persistDir}/d1`, kvPersist: `${o.persistDir}/kv`, r2Persist: `${o.persistDir}/r2` }

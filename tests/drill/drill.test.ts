@@ -42,6 +42,15 @@ describe("drposture drill", () => {
       expect(a.rtoSeconds).toBeLessThanOrEqual(a.rtoTargetSeconds);
     }
     expect(report.assets.find((a: { name: string }) => a.name === "sessions").rpoTargetSeconds).toBe(15 * 60);
+    // The Worker restore-tested the same backups: each D1/KV/R2 asset into its scratch binding, Neon by a PITR branch of the stand-in.
+    expect(report.restoreTests.map((t: { asset: string }) => t.asset)).toEqual(["d1/app-db", "neon/app", "kv/sessions", "r2/user-uploads"]);
+    for (const t of report.restoreTests) {
+      expect(Object.keys(t)).toEqual(expect.arrayContaining(["asset", "passed", "restoredCount", "digestMatches", "seconds", "rtoTargetSeconds", "integrity"]));
+      expect(t.passed, `${t.asset}: ${t.error}`).toBe(true);
+      expect(t.seconds).toBeLessThanOrEqual(t.rtoTargetSeconds);
+      if (t.asset.startsWith("neon/")) expect(t.integrity.map((i: { check: string }) => i.check)).toContain("postgres: foreign keys resolve");
+      else expect(t).toMatchObject({ digestMatches: true, restoredCount: report.assets.find((a: { name: string }) => t.asset.endsWith(`/${a.name}`)).sourceCount });
+    }
     // Every Worker invocation stayed inside Cloudflare's per-invocation limits, and the report says how close it came.
     expect(report.workersLimits.violations).toEqual([]);
     expect(report.workersLimits.invocations).toBeGreaterThan(1);
@@ -66,6 +75,11 @@ describe("drposture drill", () => {
     expect(kv.verified).toBe(false);
     expect(kv.error).toMatch(/kv\/sessions\/.*failed authentication/);
     expect(report.assets.filter((a: { verified: boolean }) => a.verified)).toHaveLength(3);
+    // The Worker's restore test of the same backup fails too (the R2 copy was hit as well).
+    const tests = Object.fromEntries(report.restoreTests.map((t: { asset: string }) => [t.asset, t]));
+    expect(tests["kv/sessions"]).toMatchObject({ passed: false });
+    expect(tests["kv/sessions"].error).toMatch(/failed authentication/);
+    expect(Object.values(tests).filter((t) => (t as { passed: boolean }).passed)).toHaveLength(3);
   }, 240_000);
 
   it("seeds from a fixture file, and rejects a malformed one with exit 2", async () => {
