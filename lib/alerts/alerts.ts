@@ -12,7 +12,8 @@ export type AlertKind =
   | "replication-failed"
   | "neon-window-drift"
   | "neon-snapshot-failed"
-  | "restore-test-failed";
+  | "restore-test-failed"
+  | "restore-test-stale";
 
 export interface AlertEvent {
   readonly kind: AlertKind;

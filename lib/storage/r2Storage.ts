@@ -1,5 +1,5 @@
 /** BackupStorage over a Worker's R2 bucket binding. Streams go up as multipart uploads. */
-import { forEachPart, UPLOAD_PART_BYTES, type BackupStorage, type Body, type ByteRange, type ObjectInfo, type PutOptions } from "./types";
+import { forEachPart, UPLOAD_PART_BYTES, type BackupStorage, type Body, type ByteRange, type ListOptions, type ObjectInfo, type PutOptions } from "./types";
 
 export class R2Storage implements BackupStorage {
   readonly label: string;
@@ -54,10 +54,11 @@ export class R2Storage implements BackupStorage {
     return obj ? { key, size: obj.size, etag: obj.etag, uploaded: obj.uploaded } : null;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     let cursor: string | undefined;
     do {
-      const page = await this.bucket.list({ prefix, ...(cursor ? { cursor } : {}) });
+      // R2's startAfter applies to the first page; the cursor carries it on.
+      const page = await this.bucket.list({ prefix, ...(cursor ? { cursor } : options.startAfter ? { startAfter: options.startAfter } : {}) });
       for (const o of page.objects) yield { key: o.key, size: o.size, etag: o.etag, uploaded: o.uploaded };
       cursor = page.truncated ? page.cursor : undefined;
     } while (cursor);

@@ -11,6 +11,7 @@ import { dueForRestoreTest } from "../../lib/backup/restoreTestRotation";
 import type { Env, StepMessage } from "../env";
 import { runNeonTest } from "./neon";
 import { RestoreTestRunner, type TestKind } from "./runner";
+import { staleRestoreTests } from "./staleness";
 
 /** Attempts per step before the test is declared failed (the queue's max_retries + 1). */
 const MAX_ATTEMPTS = 3;
@@ -32,13 +33,14 @@ const alertsOf = (env: Env, r: RestoreTestResult | null): AlertEvent[] => (r && 
 const testable = (a: PlanAsset): a is PlanAsset & { kind: TestKind } => a.kind === "d1" || a.kind === "kv" || a.kind === "r2";
 
 /** Starts the restore test due at `scheduledTime`, if any. */
-export async function runDueRestoreTest(env: Env, scheduledTime: number): Promise<AlertEvent[]> {
+export async function runDueRestoreTest(env: Env, scheduledTime: number, now = new Date()): Promise<AlertEvent[]> {
+  const stale = await staleRestoreTests(env, now);
   const a = dueForRestoreTest(env.BACKUP_PLAN, scheduledTime);
-  if (!a) return [];
+  if (!a) return stale;
   const runner = new RestoreTestRunner(env);
-  if (a.kind === "neon") return alertsOf(env, await runner.record(a, await runNeonTest(env, a)));
-  if (!testable(a)) return [];
-  return alertsOf(env, await runner.start(a));
+  if (a.kind === "neon") return [...stale, ...alertsOf(env, await runner.record(a, await runNeonTest(env, a)))];
+  if (!testable(a)) return stale;
+  return [...stale, ...alertsOf(env, await runner.start(a))];
 }
 
 export async function runRestoreTestStep(env: Env, asset: PlanAsset, msg: Message<StepMessage>): Promise<AlertEvent[]> {
