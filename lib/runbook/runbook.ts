@@ -91,16 +91,30 @@ function badMigration(c: Ctx): string[] {
   const out: string[] = [];
   out.push("## Scenario: bad migration (point-in-time restore)", "");
   if (neon && p.neon) {
+    const project = shq(p.neon.projectId);
+    const branch = shq(p.neon.branchId);
     out.push(
-      `Neon keeps ${p.neon.restoreWindowDays} days of history. Pick a time just before the migration ran (the \`schema_migrations\` row's timestamp) and restore the branch in place; its current state is kept as a branch named \`pre-restore-...\` so the restore can be undone:`,
+      `Neon keeps ${p.neon.restoreWindowDays} days of history. Pick a time just before the migration ran (the \`schema_migrations\` row's timestamp). First look, touching nothing: a new branch as of that time, with its own endpoint, checked with the integrity queries:`,
       "",
       sh([
         requireVar("NEON_API_KEY", "a Neon API key with access to the project"),
         requireVar("BEFORE_MIGRATION", "a time just before the migration, e.g. 2026-01-01T12:00:00Z"),
         "export NEON_API_KEY",
-        `drposture restore neon --project ${shq(p.neon.projectId)} --to ${shq(p.neon.branchId)} --from "$BEFORE_MIGRATION" --validate-only`,
-        `drposture restore neon --project ${shq(p.neon.projectId)} --to ${shq(p.neon.branchId)} --from "$BEFORE_MIGRATION"`,
+        `INSPECT_URL=$(drposture restore neon --project ${project} --to ${branch} --from "$BEFORE_MIGRATION" --new-branch "before-migration-$(date -u +%Y%m%dT%H%M%SZ)" --show-password)`,
+        `drposture integrity --stack ${shq(p.stack)} --postgres "$INSPECT_URL"`,
       ]),
+      "",
+      "If that branch is the state to go back to, cut over: restore the production branch in place at the same time. Its current state is kept as a branch named `pre-restore-...`, so the cutover can be undone:",
+      "",
+      sh([
+        requireVar("NEON_API_KEY", "a Neon API key with access to the project"),
+        requireVar("BEFORE_MIGRATION", "the same time as above"),
+        "export NEON_API_KEY",
+        `drposture restore neon --project ${project} --to ${branch} --from "$BEFORE_MIGRATION" --validate-only`,
+        `drposture restore neon --project ${project} --to ${branch} --from "$BEFORE_MIGRATION"`,
+      ]),
+      "",
+      "Delete the inspection branch in the Neon console once it is no longer needed.",
       "",
     );
   }
@@ -122,9 +136,27 @@ function accidentalDeletion(c: Ctx): string[] {
     const from = { variable: "BEFORE_DELETION", what: "the time just before the deletion, e.g. 2026-01-01T12:00:00Z" };
     out.push(`- ${a.id} (\`--only\` ${a.kind === "d1" ? "a table" : "a key prefix"}):`, "", sh(restoreCommand(p, a, n, { from, extra: ` --only ${shq(only)} --mode skip` })), "");
   }
+  if (neon && p.neon) {
+    out.push(
+      `- ${neon.id}, within Neon's ${p.neon.restoreWindowDays}-day window: a new branch as of just before the deletion, then only the lost rows copied back (\`ON CONFLICT DO NOTHING\`: rows that exist now are left as they are). Delete the branch in the Neon console afterwards:`,
+      "",
+      sh([
+        requireVar("NEON_API_KEY", "a Neon API key with access to the project"),
+        requireVar("BEFORE_DELETION", "the time just before the deletion, e.g. 2026-01-01T12:00:00Z"),
+        requireVar("TABLE", "the table, e.g. orders"),
+        requireVar("ROWS", "the WHERE condition that selects the lost rows"),
+        requireVar("DATABASE_URL", "the connection string of the production database"),
+        "export NEON_API_KEY",
+        `RECOVER_URL=$(drposture restore neon --project ${shq(p.neon.projectId)} --to ${shq(p.neon.branchId)} --from "$BEFORE_DELETION" --new-branch "recover-$(date -u +%Y%m%dT%H%M%SZ)" --show-password)`,
+        `psql "$RECOVER_URL" -v ON_ERROR_STOP=1 -c "\\copy (SELECT * FROM $TABLE WHERE $ROWS) TO 'recovered.csv' WITH (FORMAT csv, HEADER)"`,
+        `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -c "CREATE TEMP TABLE recovered (LIKE $TABLE INCLUDING DEFAULTS)" -c "\\copy recovered FROM 'recovered.csv' WITH (FORMAT csv, HEADER)" -c "INSERT INTO $TABLE SELECT * FROM recovered ON CONFLICT DO NOTHING"`,
+      ]),
+      "",
+    );
+  }
   if (neon) {
     out.push(
-      `- ${neon.id}: restore the dump into a scratch database, then copy the rows back (\`--only TABLE\` restores one table):`,
+      `- ${neon.id}, older than the window (or without Neon): restore the dump into a scratch database, then copy the rows back the same way (\`--only TABLE\` restores one table):`,
       "",
       sh([requireVar("TABLE", "the table to restore"), ...restoreCommand(p, neon, n, { extra: ' --only "$TABLE"', postgresTarget: "SCRATCH_DATABASE_URL" })]),
       "",

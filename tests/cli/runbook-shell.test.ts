@@ -21,7 +21,7 @@ import { drposture } from "../helpers/cli";
 import { ROOT } from "../helpers/program";
 
 const HAS_SHELLCHECK = spawnSync("shellcheck", ["--version"]).status === 0;
-const STUBS = ["drposture", "pulumi", "npx", "jq", "aws"];
+const STUBS = ["drposture", "pulumi", "npx", "jq", "aws", "psql"];
 
 let dir: string;
 beforeAll(() => {

@@ -17,6 +17,14 @@ describe("drposture runbook", () => {
     for (const heading of ["Neon outage", "bad migration", "accidental deletion", "leaked key or token", "region or account loss", "Incident record", "Post-incident review"]) expect(stdout).toContain(heading);
     expect(stdout).toContain("drposture restore neon --project spring-example-302709 --to br-wispy-meadow-a5k2x9qe --from");
     expect(stdout).toContain("--only user:1234: --mode skip");
+    // Bad migration: look first on a new branch (integrity-checked), then cut over in place.
+    const migration = stdout.slice(stdout.indexOf("## Scenario: bad migration"), stdout.indexOf("## Scenario: accidental deletion"));
+    expect(migration).toMatch(/--from "\$BEFORE_MIGRATION" --new-branch "before-migration-[^"]*" --show-password\)\ndrposture integrity --stack prod --postgres "\$INSPECT_URL"/);
+    expect(migration.indexOf("--new-branch")).toBeLessThan(migration.indexOf('--from "$BEFORE_MIGRATION" --validate-only'));
+    // One user's rows: a branch at the time before the deletion, rows copied back without touching what exists.
+    const deletion = stdout.slice(stdout.indexOf("## Scenario: accidental deletion"), stdout.indexOf("## Scenario: leaked"));
+    expect(deletion).toContain('--from "$BEFORE_DELETION" --new-branch "recover-');
+    expect(deletion).toContain("INSERT INTO $TABLE SELECT * FROM recovered ON CONFLICT DO NOTHING");
     expect(stdout).toContain("Neon restore window: 14 days");
 
     // Names in the runbook are the names the program gives the resources.
