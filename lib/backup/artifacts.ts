@@ -4,7 +4,7 @@
  * one upload part whatever the artifact's size.
  */
 import { decryptArtifact, encryptArtifact, type ArtifactStats } from "../format/artifactCipher";
-import { textEncoder } from "../format/bytes";
+import { concatBytes, textEncoder } from "../format/bytes";
 import type { MasterKey } from "../format/keys";
 import type { ArtifactEntry } from "../format/manifest";
 import { StorageError, type BackupStorage } from "../storage/types";
@@ -116,6 +116,36 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
   }
   const rest = pieces.join("") + decoder.decode();
   if (rest.trim()) yield JSON.parse(rest);
+}
+
+/**
+ * NDJSON values with the plaintext byte offset each one ends at: a position a later reader
+ * can resume from (openArtifactRange at that offset, then readLinesAt(stream, offset)). Lines
+ * are cut on the newline byte, which UTF-8 never uses inside a character.
+ */
+export async function* readLinesAt(stream: ReadableStream<Uint8Array>, start = 0): AsyncGenerator<{ value: unknown; start: number; end: number }> {
+  const decoder = new TextDecoder();
+  let pos = start;
+  let pieces: Uint8Array[] = [];
+  const line = function* (bytes: Uint8Array) {
+    const at = pos;
+    pos += bytes.byteLength;
+    const text = decoder.decode(bytes);
+    if (text.trim()) yield { value: JSON.parse(text) as unknown, start: at, end: pos };
+  };
+  for await (const part of stream as unknown as AsyncIterable<Uint8Array>) {
+    let from = 0;
+    let nl: number;
+    while ((nl = part.indexOf(10, from)) >= 0) {
+      pieces.push(part.subarray(from, nl + 1));
+      const bytes = pieces.length === 1 ? (pieces[0] as Uint8Array) : concatBytes(pieces);
+      pieces = [];
+      from = nl + 1;
+      yield* line(bytes);
+    }
+    if (from < part.byteLength) pieces.push(part.slice(from));
+  }
+  if (pieces.length) yield* line(concatBytes(pieces));
 }
 
 /**

@@ -87,6 +87,8 @@ class D1Run {
     private readonly o: RestoreOptions,
   ) {
     this.resuming = (o.window?.skip ?? 0) > 0;
+    // Resumed at a later artifact: the caller gives the schema and table lines before it.
+    this.seen = o.window?.from?.first ?? 0;
   }
 
   private wanted = (table: string) => !this.chosen || this.chosen.has(table);

@@ -13,7 +13,7 @@ import type { MasterKey } from "../format/keys";
 import type { Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
 import { BoundedWrites } from "./boundedWrites";
-import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import { RestoreRefusedError, type RestoreOptions, type RestoreReport, type RestoreWindow } from "./modes";
 import { RestoreInputError, type Resolved } from "./resolve";
 
 export interface KvSink {
@@ -31,16 +31,23 @@ export interface KvSink {
 /** Bytes of values in flight at most (a KV value reaches 25 MiB). */
 const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
-async function* entriesOf(store: BackupStorage, master: MasterKey, m: Manifest): AsyncGenerator<KvEntryRecord> {
-  for (const a of m.artifacts.filter((x) => x.role === "kv-entries")) {
-    for await (const line of readLines(await openArtifact(store, master, a))) yield line as KvEntryRecord;
+async function* entriesOf(store: BackupStorage, master: MasterKey, m: Manifest, w?: RestoreWindow): AsyncGenerator<KvEntryRecord> {
+  const artifacts = m.artifacts.filter((x) => x.role === "kv-entries");
+  let item = w?.from?.first ?? 0;
+  for (let i = w?.from?.artifact ?? 0; i < artifacts.length; i++) {
+    w?.onArtifact?.(i, item);
+    for await (const line of readLines(await openArtifact(store, master, artifacts[i] as Manifest["artifacts"][number]))) {
+      item++;
+      yield line as KvEntryRecord;
+    }
   }
 }
 
-/** The namespace as of the backup: base entries overlaid with the differential, in key order. */
-export async function* kvState(store: BackupStorage, master: MasterKey, r: Resolved): AsyncGenerator<KvEntryRecord> {
+/** The namespace as of the backup: base entries overlaid with the differential, in key order.
+ * A full backup can start at a later artifact (`w.from`); a differential is read whole. */
+export async function* kvState(store: BackupStorage, master: MasterKey, r: Resolved, w?: RestoreWindow): AsyncGenerator<KvEntryRecord> {
   if (r.manifest.mode !== "incremental") {
-    yield* entriesOf(store, master, r.manifest);
+    yield* entriesOf(store, master, r.manifest, w);
     return;
   }
   const base = [...r.dependencies.values()][0];
@@ -94,9 +101,11 @@ async function writeKv(store: BackupStorage, master: MasterKey, r: Resolved, sin
   let inBackup = 0;
   let next: number | undefined;
   const skip = o.window?.skip ?? 0;
+  // Resumed at a later artifact (full backups only), items are counted from its first.
+  if (o.window?.from && r.manifest.mode !== "incremental") inBackup = o.window.from.first;
   const writes = new BoundedWrites(sink.parallelPuts ?? 1, IN_FLIGHT_BYTES);
   try {
-    for await (const e of kvState(store, master, r)) {
+    for await (const e of kvState(store, master, r, o.window)) {
       const index = inBackup++;
       if (index < skip || (prefix && !e.k.startsWith(prefix))) continue;
       if (o.window?.stop?.()) {

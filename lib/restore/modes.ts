@@ -28,12 +28,25 @@ export interface RestoreOptions {
    * one part per invocation. Set, the target is only prepared (mode checks, schema) by the part
    * that starts at 0.
    */
-  readonly window?: { readonly skip: number; readonly stop?: () => boolean };
+  readonly window?: RestoreWindow;
   /** D1: called for each row as it is sent to the target (restore tests digest them). */
   readonly onD1Row?: (table: string, row: readonly unknown[]) => void;
   /** Registers an undo that must run if the process is stopped mid-restore (CLI: onCleanup);
    * returns its unregister. D1 uses it for paused triggers. */
   readonly registerUndo?: (label: string, undo: () => unknown) => () => void;
+}
+
+export interface RestoreWindow {
+  readonly skip: number;
+  readonly stop?: () => boolean;
+  /**
+   * Resume without re-reading: start at this artifact of the stream (its index among the
+   * artifacts the restore reads), whose first item is item `first` of the backup. Learned
+   * from `onArtifact` in an earlier part. KV differentials (two merged streams) ignore it.
+   */
+  readonly from?: { readonly artifact: number; readonly first: number };
+  /** Called as each artifact is opened, with the index of its first item. */
+  readonly onArtifact?: (artifact: number, first: number) => void;
 }
 
 export interface RestoreReport {

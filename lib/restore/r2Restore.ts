@@ -10,7 +10,7 @@ import type { InventoryLine } from "../backup/r2Records";
 import type { MasterKey } from "../format/keys";
 import type { ArtifactEntry, Manifest } from "../format/manifest";
 import { StorageError, type BackupStorage } from "../storage/types";
-import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import { RestoreRefusedError, type RestoreOptions, type RestoreReport, type RestoreWindow } from "./modes";
 import { RestoreInputError, type Resolved } from "./resolve";
 
 export interface R2Sink {
@@ -20,9 +20,16 @@ export interface R2Sink {
   delete(key: string): Promise<void>;
 }
 
-export async function* inventoryOf(store: BackupStorage, master: MasterKey, m: Manifest): AsyncGenerator<InventoryLine> {
-  for (const a of m.artifacts.filter((x) => x.role === "r2-inventory")) {
-    for await (const line of readLines(await openArtifact(store, master, a))) yield line as InventoryLine;
+/** The inventory, from artifact `w.from` on when resuming a windowed restore. */
+export async function* inventoryOf(store: BackupStorage, master: MasterKey, m: Manifest, w?: RestoreWindow): AsyncGenerator<InventoryLine> {
+  const artifacts = m.artifacts.filter((x) => x.role === "r2-inventory");
+  let item = w?.from?.first ?? 0;
+  for (let i = w?.from?.artifact ?? 0; i < artifacts.length; i++) {
+    w?.onArtifact?.(i, item);
+    for await (const line of readLines(await openArtifact(store, master, artifacts[i] as ArtifactEntry))) {
+      item++;
+      yield line as InventoryLine;
+    }
   }
 }
 
@@ -84,7 +91,8 @@ export async function restoreR2(store: BackupStorage, master: MasterKey, r: Reso
   const failed: string[] = [];
   let next: number | undefined;
   const skip = o.window?.skip ?? 0;
-  for await (const line of inventoryOf(store, master, r.manifest)) {
+  if (o.window?.from) inBackup = o.window.from.first;
+  for await (const line of inventoryOf(store, master, r.manifest, o.window)) {
     const index = inBackup++;
     if (index < skip || (prefix && !line.k.startsWith(prefix))) continue;
     if (o.window?.stop?.()) {

@@ -120,6 +120,7 @@ export class RestoreTestRunner {
       expected: EMPTY_DIGEST,
       actual: EMPTY_DIGEST,
       verifyCursor: null,
+      resume: null,
       cutoff: Math.floor(now.getTime() / 1000) + EXPIRY_HORIZON_SECONDS,
       result: null,
     };
@@ -179,10 +180,10 @@ export class RestoreTestRunner {
       const resolved = await resolveBackup(store, master, ref(a), s.manifestKey);
       const expected = new MultisetDigest(s.expected);
       const restoreStartedAt = s.restoreStartedAt ?? this.now().toISOString();
-      const report = await scratch.restore({ store, master, resolved, skip: s.skip, budget, expected, cutoff: s.cutoff });
+      const { report, resume } = await scratch.restore({ store, master, resolved, skip: s.skip, budget, expected, cutoff: s.cutoff, resume: s.resume ?? null });
       const details = { ...s.details };
       for (const [k, v] of Object.entries(report.details)) details[k] = (details[k] ?? 0) + v;
-      const moved = { ...s, restoreStartedAt, expected: expected.state, restored: s.restored + report.restored, details };
+      const moved = { ...s, restoreStartedAt, expected: expected.state, restored: s.restored + report.restored, details, resume };
       return { next: report.next !== undefined ? { ...moved, skip: report.next } : { ...moved, phase: "verify" }, result: null };
     }
     const actual = new MultisetDigest(s.actual);

@@ -26,13 +26,30 @@ export interface RestorePart {
   /** KV: keys expiring before this (epoch seconds) may be gone by the time they are read
    * back; they are restored but left out of both digests. */
   readonly cutoff: number;
+  /** Where the previous part left the backup's artifacts (null: read from the start). */
+  readonly resume: Resume | null;
+}
+
+/** The artifact holding item `first` of the stream, so the next part starts there instead of
+ * re-reading every artifact before it; D1 also needs the lines that give its rows a context. */
+export interface Resume {
+  readonly artifact: number;
+  readonly first: number;
+  /** D1: the plaintext byte offset of item `first` inside the artifact (a line boundary). */
+  readonly offset?: number;
+  readonly context?: readonly unknown[];
+}
+
+export interface PartDone {
+  readonly report: RestoreReport;
+  readonly resume: Resume | null;
 }
 
 export interface ScratchTarget {
   readonly label: string;
   /** Deletes one part of what the target holds; true once it is empty. */
   empty(budget: StepBudget): Promise<boolean>;
-  restore(part: RestorePart): Promise<RestoreReport>;
+  restore(part: RestorePart): Promise<PartDone>;
   /** Reads one part back into `actual`; the cursor of the next part, or null when done. */
   verify(cursor: string | null, budget: StepBudget, actual: MultisetDigest, cutoff: number): Promise<string | null>;
   /** Post-restore checks (D1 only). */

@@ -4,13 +4,22 @@
  * backup's d1-rows artifacts; read back with the backup's own page reader, so each row is
  * rendered exactly as the dump holds it.
  */
-import { openArtifact, readLines } from "../../lib/backup/artifacts";
+import { openArtifactRange } from "../../lib/backup/artifactRange";
+import { openArtifact, readLinesAt } from "../../lib/backup/artifacts";
 import { quoteIdent, readPage, readSchema, type PageCursor, type SchemaObject, type SqlReader } from "../../lib/backup/d1Dump";
 import { d1Integrity } from "../../lib/integrity/d1";
 import { bindingSink, restoreD1, type D1Like } from "../../lib/restore/d1Restore";
 import { MAX_PARAMS } from "../../lib/restore/d1Statements";
 import type { StepBudget } from "./budget";
-import type { RestorePart, ScratchTarget } from "./scratch";
+import type { PartDone, RestorePart, Resume, ScratchTarget } from "./scratch";
+
+/** The lines of a D1 dump this file looks at (docs/FORMAT.md, d1-rows). */
+interface DumpLine {
+  t?: string;
+  objects?: SchemaObject[];
+  dataFrom?: string;
+  r?: unknown[];
+}
 
 const USER_OBJECTS = "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'";
 const DROP_ORDER = ["trigger", "view", "index", "table"];
@@ -67,23 +76,43 @@ export function scratchD1(db: D1Like, label: string): ScratchTarget {
       return left === 0;
     },
 
-    async restore(p: RestorePart) {
+    async restore(p: RestorePart): Promise<PartDone> {
       const q = countedD1(db, p.budget);
+      // Where the newest row handed to the restore sits: the next part starts there, inside
+      // the artifact (a D1 dump is one artifact however many steps it took).
+      let at: { artifact: number; offset: number; first: number } | null = null;
+      let schema: DumpLine | null = null;
+      let table: DumpLine | null = null;
       async function* lines() {
-        for (const a of p.resolved.manifest.artifacts.filter((x) => x.role === "d1-rows")) {
-          for await (const line of readLines(await openArtifact(p.store, p.master, a))) {
-            const l = line as { t?: string; objects?: SchemaObject[] };
-            if (l.t === "schema" && p.skip === 0) for (const o of l.objects ?? []) p.expected.add(schemaItem(o));
-            yield line;
+        const artifacts = p.resolved.manifest.artifacts.filter((x) => x.role === "d1-rows");
+        // Resuming: the schema and current table lines stand in for what is skipped.
+        for (const l of (p.resume?.context ?? []) as DumpLine[]) {
+          if (l.t === "schema") schema = l;
+          if (l.t === "table") table = l;
+          yield l;
+        }
+        let item = p.resume?.first ?? 0;
+        for (let i = p.resume?.artifact ?? 0; i < artifacts.length; i++) {
+          const entry = artifacts[i]!;
+          const offset = i === p.resume?.artifact ? (p.resume.offset ?? 0) : 0;
+          const stream = offset ? openArtifactRange(p.store, p.master, entry, offset, entry.plaintextBytes - offset) : await openArtifact(p.store, p.master, entry);
+          for await (const { value, start } of readLinesAt(stream, offset)) {
+            const l = value as DumpLine;
+            if (l.t === "schema") {
+              schema = l;
+              if (p.skip === 0) for (const o of l.objects ?? []) p.expected.add(schemaItem(o));
+            } else if (l.t === "table") table = l;
+            else if (l.r && table?.dataFrom === "table") at = { artifact: i, offset: start, first: item++ };
+            yield value;
           }
         }
       }
-      return restoreD1(lines(), bindingSink(q, label), {
+      const report = await restoreD1(lines(), bindingSink(q, label), {
         // The first part finds the database empty or refuses; later parts may repeat rows of a
         // retried part, which are then left as they are.
         mode: p.skip === 0 ? "fail" : "skip",
         validateOnly: false,
-        window: { skip: p.skip, stop: p.budget.stop },
+        window: { skip: p.skip, stop: p.budget.stop, ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}) },
         onD1Row: (table, row) => {
           p.expected.add(rowItem(table, row));
           // Rows are sent in multi-row statements, batched: charged here as the share of a
@@ -91,6 +120,10 @@ export function scratchD1(db: D1Like, label: string): ScratchTarget {
           p.budget.op(Math.max(1, row.length) / MAX_PARAMS);
         },
       });
+      // The restore stopped at the newest row handed to it; anything else reads from the start.
+      const stoppedAt = at as { artifact: number; offset: number; first: number } | null;
+      const resume: Resume | null = stoppedAt && report.next === stoppedAt.first ? { ...stoppedAt, context: [schema, table].filter((l) => l !== null) } : null;
+      return { report, resume };
     },
 
     async verify(cursor, budget, actual, _cutoff) {

@@ -9,7 +9,7 @@ import { toBase64 } from "../../lib/format/bytes";
 import { canonicalJson } from "../../lib/format/manifest";
 import { bindingKvSink, restoreKv, type KvLike, type KvSink } from "../../lib/restore/kvRestore";
 import type { StepBudget } from "./budget";
-import type { RestorePart, ScratchTarget } from "./scratch";
+import type { PartDone, RestorePart, Resume, ScratchTarget } from "./scratch";
 
 interface ListedKey {
   name: string;
@@ -43,7 +43,7 @@ export function scratchKv(kv: KvNamespaceLike, label: string): ScratchTarget {
       }
     },
 
-    restore(p: RestorePart) {
+    async restore(p: RestorePart): Promise<PartDone> {
       const inner = bindingKvSink(kv, label);
       const sink: KvSink = {
         ...inner,
@@ -57,7 +57,17 @@ export function scratchKv(kv: KvNamespaceLike, label: string): ScratchTarget {
           return inner.put(key, value, options);
         },
       };
-      return restoreKv(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window: { skip: p.skip, stop: p.budget.stop } });
+      // A differential merges two streams and is read whole each part; a full backup resumes
+      // at the artifact the previous part ended in.
+      let resume: Resume | null = null;
+      const window = {
+        skip: p.skip,
+        stop: p.budget.stop,
+        ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}),
+        onArtifact: (artifact: number, first: number) => void (resume = { artifact, first }),
+      };
+      const report = await restoreKv(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window });
+      return { report, resume };
     },
 
     async verify(cursor, budget, actual, cutoff) {

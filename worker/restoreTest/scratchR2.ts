@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "../../lib/format/manifest";
 import { r2Objects, restoreR2, type R2Sink } from "../../lib/restore/r2Restore";
 import type { StepBudget } from "./budget";
-import type { RestorePart, ScratchTarget } from "./scratch";
+import type { PartDone, RestorePart, Resume, ScratchTarget } from "./scratch";
 
 /** Documented cap of keys per R2 bulk delete: https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#bucket-method-definitions */
 const DELETE_BATCH = 1000;
@@ -34,7 +34,7 @@ export function scratchR2(bucket: R2Bucket, label: string): ScratchTarget {
       }
     },
 
-    restore(p: RestorePart) {
+    async restore(p: RestorePart): Promise<PartDone> {
       const sink: R2Sink = {
         label,
         keys: async function* (prefix) {
@@ -68,7 +68,15 @@ export function scratchR2(bucket: R2Bucket, label: string): ScratchTarget {
           await bucket.delete(key);
         },
       };
-      return restoreR2(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window: { skip: p.skip, stop: p.budget.stop } });
+      let resume: Resume | null = null;
+      const window = {
+        skip: p.skip,
+        stop: p.budget.stop,
+        ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}),
+        onArtifact: (artifact: number, first: number) => void (resume = { artifact, first }),
+      };
+      const report = await restoreR2(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window });
+      return { report, resume };
     },
 
     async verify(cursor, budget, actual) {

@@ -8,6 +8,7 @@ import { openState, sealState } from "../../lib/format/sealedState";
 import type { DigestState } from "../../lib/restore/multisetDigest";
 import type { RestoreTestResult } from "../../lib/backup/restoreTestReport";
 import { getText, type BackupStorage } from "../../lib/storage/types";
+import type { Resume } from "./scratch";
 
 export type RestoreTestPhase = "empty-before" | "restore" | "verify" | "empty-after";
 
@@ -26,6 +27,8 @@ export interface RestoreTestState {
   readonly step: number;
   /** Next item of the backup's stream to restore. */
   readonly skip: number;
+  /** The artifact that item is in, so the next part need not re-read the ones before it. */
+  readonly resume?: Resume | null;
   readonly restored: number;
   readonly details: Record<string, number>;
   readonly expected: DigestState;
