@@ -1,13 +1,14 @@
 /**
  * Drives a restore test as the Worker runs it: the cron invocation starts it, then every
  * queued step runs as its own invocation under the local Workers limits, through the same
- * handler functions the Worker's queue handler calls (alerts included).
+ * handler functions the Worker's queue handler calls (alerts included). A step that throws is
+ * retried as the queue handler retries it, and failed for good when its attempts run out.
  */
 import type { AlertEvent } from "../../lib/alerts/alerts";
 import type { InvocationLimits, InvocationStats } from "../../lib/local/limits/invocationBudget";
 import { findAsset } from "../../worker/engine/runner";
 import type { Env, StepMessage } from "../../worker/env";
-import { restoreTestAlert } from "../../worker/restoreTest/handlers";
+import { MAX_ATTEMPTS, restoreTestAlert } from "../../worker/restoreTest/handlers";
 import { RestoreTestRunner, type TestKind } from "../../worker/restoreTest/runner";
 import type { RestoreTestResult } from "../../lib/backup/restoreTestReport";
 import type { PlanAsset } from "../../lib/backup/plan";
@@ -18,6 +19,10 @@ export interface DrivenTest {
   alerts: AlertEvent[];
   steps: number;
   invocations: InvocationStats[];
+  /** Every result a step returned, in order (a test may record more than one). */
+  results: RestoreTestResult[];
+  /** Errors of attempts that threw and were retried. */
+  retried: string[];
 }
 
 export interface DriveOptions {
@@ -25,6 +30,8 @@ export interface DriveOptions {
   /** Runs between steps (after step n): tests meddle with the scratch resource here. */
   readonly between?: (step: number, msg: StepMessage) => Promise<void>;
   readonly now?: () => Date;
+  /** The Env attempt `attempt` (from 1) of step `step` runs with: tests inject faults here. */
+  readonly envFor?: (step: number, attempt: number, e: Env) => Env;
 }
 
 export async function restoreTestNow(e: Env, assetId: string, o: DriveOptions = {}): Promise<DrivenTest> {
@@ -33,13 +40,27 @@ export async function restoreTestNow(e: Env, assetId: string, o: DriveOptions = 
   const invocations: InvocationStats[] = [];
   const runnerIn = (limited: Env) => new RestoreTestRunner(limited, { enqueue: async (m) => void queue.push(m), ...(o.now ? { now: o.now } : {}) });
   let result = await invocation(e, "scheduled", (limited) => runnerIn(limited).start(a), invocations, o.limits);
+  const results = result ? [result] : [];
+  const retried: string[] = [];
   let steps = 0;
   while (queue.length) {
     const msg = queue.shift() as StepMessage;
-    const r = await invocation(e, "queue", (limited) => runnerIn(limited).continue(a, msg), invocations, o.limits);
-    result = r ?? result;
     steps++;
+    let r: RestoreTestResult | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        r = await invocation(o.envFor?.(steps, attempt, e) ?? e, "queue", (limited) => runnerIn(limited).continue(a, msg), invocations, o.limits);
+        break;
+      } catch (err) {
+        retried.push((err as Error).message);
+        if (attempt < MAX_ATTEMPTS) continue;
+        r = await invocation(e, "queue", (limited) => runnerIn(limited).fail(a, null, `step ${msg.step} failed ${attempt} times: ${(err as Error).message}`), invocations, o.limits);
+        break;
+      }
+    }
+    if (r) results.push(r);
+    result = r ?? result;
     await o.between?.(steps, msg);
   }
-  return { result, alerts: result && !result.passed ? [restoreTestAlert(e, result)] : [], steps, invocations };
+  return { result, alerts: result && !result.passed ? [restoreTestAlert(e, result)] : [], steps, invocations, results, retried };
 }
