@@ -315,6 +315,18 @@ describe("restore tests under attack and bad luck", () => {
       expect(await scratchObjects()).toEqual([]);
     });
 
+    it("an R2 put into the scratch bucket that fails before reading the body fails the test instead of hanging the step", async () => {
+      await seedUploads(env.R2_USER_UPLOADS);
+      const e = testEnv();
+      await backupNow(e, "r2/user-uploads");
+      const t = await restoreTestNow(e, "r2/user-uploads", {
+        envFor: (step, attempt, base) => (step === 2 && attempt === 1 ? ({ ...base, RESTORE_TEST_R2: dyingWhen(base.RESTORE_TEST_R2 as object, "put", () => true) } as unknown as Env) : base),
+      });
+      // R2 refusing an object is the target refusing the backup: the test fails at once.
+      failedLoudly(t, /could not be written to RESTORE_TEST_R2/);
+      expect(await scratchObjects()).toEqual([]);
+    }, 30_000);
+
     it("every message delivered twice: duplicates are ignored, nothing is counted twice, one report", async () => {
       await seedSessions(env.KV_SESSIONS, 120);
       const e = testEnv();
@@ -365,6 +377,19 @@ describe("restore tests under attack and bad luck", () => {
       expect(result).toMatchObject({ passed: true, restoredCount: 60 });
       expect(await scratchKeys()).toEqual([]);
       expect((await readRestoreTestReports(r2(), await master(), KV)).reports.map((r) => r.passed)).toEqual([false, true]);
+    });
+
+    // KNOWN GAP, not fixed here: the state is the only record of a running test and the bucket's
+    // token can delete it; the test's next message then finds nothing (as a late duplicate does)
+    // and the test ends with no report and no alert. Only a check that every asset has a fresh
+    // genuine report (the watchdog: newest report per asset older than the rotation's interval
+    // plus abandonAfterMinutes -> alert) catches this, and a deleted or replayed report too.
+    it.fails("a test whose state is deleted mid-way does not vanish: a failure is reported and alerted", async () => {
+      await seedSessions(env.KV_SESSIONS, 60);
+      const e = testEnv();
+      await backupNow(e, "kv/sessions");
+      const t = await restoreTestNow(e, "kv/sessions", { between: async (step) => void (step === 2 && (await env.BACKUP_R2.delete(stateKey(KV)))) });
+      failedLoudly(t, /.+/);
     });
 
     it("a differential KV backup whose full base is missing, or whose base's data is altered, fails the test", async () => {
