@@ -212,6 +212,18 @@ describe("restore tests under attack and bad luck", () => {
       expect(await scratchKeys()).toEqual([]);
     });
 
+    it("something written into the scratch namespace before the restore fails the test naming it, the scratch namespace is emptied and the source untouched", async () => {
+      await seedSessions(env.KV_SESSIONS, 12);
+      const e = testEnv();
+      await backupNow(e, "kv/sessions");
+      const source = async () => (await env.KV_SESSIONS.list()).keys.map((k) => [k.name, k.expiration ?? null]);
+      const before = await source();
+      const t = await restoreTestNow(e, "kv/sessions", { between: atPhase(KV, "restore", () => env.RESTORE_TEST_KV.put("someone-else", "x")) });
+      failedLoudly(t, /RESTORE_TEST_KV already holds 1 key/);
+      expect(await scratchKeys()).toEqual([]);
+      expect(await source()).toEqual(before);
+    });
+
     it("R2: an extra object, a missing one, or one with other bytes fails on the digest", async () => {
       await seedUploads(env.R2_USER_UPLOADS);
       const e = testEnv({ limits: { opsPerStep: 400 } });
