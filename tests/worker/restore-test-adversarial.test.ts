@@ -16,62 +16,17 @@ import { EMPTY_DIGEST, MultisetDigest, sameDigest } from "../../lib/restore/mult
 import type { Env, StepMessage } from "../../worker/env";
 import { findAsset } from "../../worker/engine/runner";
 import { RestoreTestRunner, type TestKind } from "../../worker/restoreTest/runner";
-import { readTestState, type RestoreTestPhase } from "../../worker/restoreTest/state";
+import { readTestState } from "../../worker/restoreTest/state";
 import type { PlanAsset } from "../../lib/backup/plan";
 import { backupNow, latest, master, r2, testEnv } from "./helpers";
-import { restoreTestNow } from "./restoreTestDriver";
+import { atPhase, dead, dyingAt, dyingWhen, restoreTestNow, stateKey } from "./restoreTestDriver";
 import { seedAppDb, seedSessions, seedUploads } from "./seeds";
 
 const KV = { kind: "kv" as const, name: "sessions" };
 const R2 = { kind: "r2" as const, name: "user-uploads" };
-const stateKey = (a: { kind: string; name: string }) => `_state/restore-tests/${a.kind}/${a.name}.json`;
 const scratchKeys = async () => (await env.RESTORE_TEST_KV.list()).keys.map((k) => k.name);
 const scratchObjects = async () => (await env.RESTORE_TEST_R2.list()).objects.map((o) => o.key);
 const d1Objects = async (db: D1Database) => (await db.prepare("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all()).results.length;
-
-/** Runs `fn` once, between steps, when the test's state has reached `phase`. */
-function atPhase(a: { kind: string; name: string }, phase: RestoreTestPhase, fn: () => Promise<void>) {
-  let done = false;
-  return async () => {
-    if (done) return;
-    const s = await readTestState(r2(), await master(), { kind: a.kind as TestKind, name: a.name }).catch(() => null);
-    if (s?.phase !== phase) return;
-    done = true;
-    await fn();
-  };
-}
-
-/** A binding every call of which fails: a resource that is down. */
-function dead<T extends object>(binding: T): T {
-  return new Proxy(binding, {
-    get(target, prop) {
-      const orig = (target as Record<string, unknown>)[prop as string];
-      if (typeof orig !== "function") return orig;
-      return () => Promise.reject(new Error(`injected: ${String(prop)} is down`));
-    },
-  });
-}
-
-/** A binding whose `method` throws at the first call `dies` picks: an invocation dying half-way. */
-function dyingWhen<T extends object>(binding: T, method: string, dies: (args: unknown[], call: number) => boolean): T {
-  let calls = 0;
-  let died = false;
-  return new Proxy(binding, {
-    get(target, prop) {
-      const orig = (target as Record<string, unknown>)[prop as string];
-      if (typeof orig !== "function") return orig;
-      if (prop !== method) return (orig as (...a: unknown[]) => unknown).bind(target);
-      return (...args: unknown[]) => {
-        if (!died && dies(args, ++calls)) {
-          died = true;
-          return Promise.reject(new Error(`injected: the invocation died at ${method} #${calls}`));
-        }
-        return (orig as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-const dyingAt = <T extends object>(binding: T, method: string, nth: number) => dyingWhen(binding, method, (_args, call) => call === nth);
 
 /** A manifest's text with its MAC altered (an attacker's edit, or a bit flipped at rest). */
 function breakMac(text: string): string {

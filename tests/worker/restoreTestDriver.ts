@@ -3,6 +3,7 @@
  * queued step runs as its own invocation under the local Workers limits, through the same
  * handler functions the Worker's queue handler calls (alerts included). A step that throws is
  * retried as the queue handler retries it, and failed for good when its attempts run out.
+ * Also the hooks adversarial tests use: act when the test reaches a phase, bindings that die.
  */
 import type { AlertEvent } from "../../lib/alerts/alerts";
 import type { InvocationLimits, InvocationStats } from "../../lib/local/limits/invocationBudget";
@@ -12,7 +13,8 @@ import { MAX_ATTEMPTS, restoreTestAlert } from "../../worker/restoreTest/handler
 import { RestoreTestRunner, type TestKind } from "../../worker/restoreTest/runner";
 import type { RestoreTestResult } from "../../lib/backup/restoreTestReport";
 import type { PlanAsset } from "../../lib/backup/plan";
-import { invocation } from "./helpers";
+import { readTestState, type RestoreTestPhase } from "../../worker/restoreTest/state";
+import { invocation, master, r2 } from "./helpers";
 
 export interface DrivenTest {
   result: RestoreTestResult | null;
@@ -64,3 +66,49 @@ export async function restoreTestNow(e: Env, assetId: string, o: DriveOptions = 
   }
   return { result, alerts: result && !result.passed ? [restoreTestAlert(e, result)] : [], steps, invocations, results, retried };
 }
+
+export const stateKey = (a: { kind: string; name: string }) => `_state/restore-tests/${a.kind}/${a.name}.json`;
+
+/** Runs `fn` once, between steps, when the test's state has reached `phase`. */
+export function atPhase(a: { kind: string; name: string }, phase: RestoreTestPhase, fn: () => Promise<void>) {
+  let done = false;
+  return async () => {
+    if (done) return;
+    const s = await readTestState(r2(), await master(), { kind: a.kind as TestKind, name: a.name }).catch(() => null);
+    if (s?.phase !== phase) return;
+    done = true;
+    await fn();
+  };
+}
+
+/** A binding every call of which fails: a resource that is down. */
+export function dead<T extends object>(binding: T): T {
+  return new Proxy(binding, {
+    get(target, prop) {
+      const orig = (target as Record<string, unknown>)[prop as string];
+      if (typeof orig !== "function") return orig;
+      return () => Promise.reject(new Error(`injected: ${String(prop)} is down`));
+    },
+  });
+}
+
+/** A binding whose `method` throws at the first call `dies` picks: an invocation dying half-way. */
+export function dyingWhen<T extends object>(binding: T, method: string, dies: (args: unknown[], call: number) => boolean): T {
+  let calls = 0;
+  let died = false;
+  return new Proxy(binding, {
+    get(target, prop) {
+      const orig = (target as Record<string, unknown>)[prop as string];
+      if (typeof orig !== "function") return orig;
+      if (prop !== method) return (orig as (...a: unknown[]) => unknown).bind(target);
+      return (...args: unknown[]) => {
+        if (!died && dies(args, ++calls)) {
+          died = true;
+          return Promise.reject(new Error(`injected: the invocation died at ${method} #${calls}`));
+        }
+        return (orig as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+export const dyingAt = <T extends object>(binding: T, method: string, nth: number) => dyingWhen(binding, method, (_args, call) => call === nth);
