@@ -2,10 +2,17 @@
  * What a restore test found, as the Worker writes it to the backup bucket under
  * `_reports/restore-tests/<kind>/<name>/<finished-at>-<backup-id>.json` and as the drill
  * reports it. The object is sealed (HMAC under a key derived from the master key, bound to the
- * asset) so a report cannot be forged or edited through the bucket's token into a pass.
+ * asset) so a report cannot be forged or edited through the bucket's token into a pass. The seal
+ * does not bind the object's key nor say how fresh it is: a genuine report copied under a newer
+ * key, or an old one left standing after the new one was deleted, still opens. Readers take a
+ * report only where its key is the one its sealed content names (readRestoreTestReports), and
+ * judge freshness by its sealed times, never by the key's place in a listing.
  */
 import type { IntegrityResult } from "../integrity/result";
-import type { AssetRef } from "../format/layout";
+import { assetId, type AssetRef } from "../format/layout";
+import type { MasterKey } from "../format/keys";
+import { openState, StateSealError } from "../format/sealedState";
+import { getText, type BackupStorage } from "../storage/types";
 
 export const RESTORE_TEST_REPORTS_PREFIX = "_reports/restore-tests/";
 
@@ -57,4 +64,39 @@ export function failureOf(r: Omit<RestoreTestResult, "passed" | "error">, error?
   if (failed.length) why.push(`integrity check(s) failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}`);
   if (r.rtoTargetSeconds !== null && r.seconds > r.rtoTargetSeconds) why.push(`the restore took ${r.seconds.toFixed(1)} s, over the RTO of ${r.rtoTargetSeconds} s`);
   return why.length ? why.join("; ") : null;
+}
+
+export interface ReadReports {
+  /** Reports that opened and sit at the key their content names, oldest finish first. */
+  readonly reports: readonly RestoreTestResult[];
+  /** Objects under the asset's prefix refused (forged, altered, copied to another key): key and why. */
+  readonly refused: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
+}
+
+/** The genuine restore-test reports of one asset in `store`. */
+export async function readRestoreTestReports(store: BackupStorage, master: MasterKey, a: AssetRef): Promise<ReadReports> {
+  const id = assetId(a);
+  const reports: RestoreTestResult[] = [];
+  const refused: Array<{ key: string; reason: string }> = [];
+  for await (const o of store.list(`${RESTORE_TEST_REPORTS_PREFIX}${id}/`)) {
+    const text = await getText(store, o.key);
+    if (text === null) continue;
+    try {
+      const r = await openState<RestoreTestResult>(master, restoreTestPurpose(id), text, o.key);
+      if (r.asset !== id || restoreTestReportKey(a, r) !== o.key) throw new StateSealError(`${o.key} holds the report of ${r.asset} finished at ${r.finishedAt}, which belongs at ${restoreTestReportKey(a, r)}: copied or replayed`);
+      reports.push(r);
+    } catch (err) {
+      if (!(err instanceof StateSealError)) throw err;
+      refused.push({ key: o.key, reason: err.message });
+    }
+  }
+  reports.sort((x, y) => Date.parse(x.finishedAt) - Date.parse(y.finishedAt));
+  return { reports, refused };
+}
+
+/** The outcome of the test(s) started at or after `since` (ms): a failed one if any failed (a
+ * duplicate step can record twice), else the newest; null while none has reported. */
+export function reportOfTestSince(reports: readonly RestoreTestResult[], since: number): RestoreTestResult | null {
+  const fresh = reports.filter((r) => Date.parse(r.startedAt) >= since);
+  return fresh.find((r) => !r.passed) ?? fresh.at(-1) ?? null;
 }

@@ -14,7 +14,7 @@ import { RestoreTestRunner, type TestKind } from "./runner";
 import { staleRestoreTests } from "./staleness";
 
 /** Attempts per step before the test is declared failed (the queue's max_retries + 1). */
-const MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS = 3;
 
 export function restoreTestAlert(env: Env, r: RestoreTestResult): AlertEvent {
   return {

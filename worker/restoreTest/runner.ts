@@ -87,9 +87,13 @@ export class RestoreTestRunner {
     const master = await this.master();
     const now = this.now();
     let abandoned: RestoreTestResult | null = null;
+    // Steps number on from a test this one replaces, so a late message of that test is behind
+    // the new state (ignored), never ahead of it (which would read as a state put back).
+    let firstStep = 1;
     try {
       const existing = await readTestState(this.store, master, a);
       if (existing) {
+        firstStep = existing.step + 1;
         const idle = now.getTime() - new Date(existing.updatedAt).getTime();
         if (idle < this.plan.abandonAfterMinutes * 60_000) return null;
         if (!existing.result) abandoned = await this.finish(a, existing, null, `the restore test of backup ${existing.backupId} stopped in ${existing.phase} at step ${existing.step} and was abandoned after ${Math.round(idle / 60_000)} min idle`);
@@ -103,6 +107,15 @@ export class RestoreTestRunner {
       await dropTestState(this.store, a);
       return this.record(a, this.failed(a, now, `no backup to test: ${resolved.message}`));
     }
+    // A newer manifest that does not verify is the newest backup, and it does not restore;
+    // testing the older one behind it would report a pass for a backup nobody would get back.
+    if (resolved.skipped.length) {
+      await dropTestState(this.store, a);
+      const refused = resolved.skipped.map((x) => `${x.key} (${x.reason})`).join("; ");
+      return this.record(a, this.failed(a, now, `the newest backup(s) of ${a.kind}/${a.name} were refused: ${refused}; the newest that verifies is ${resolved.manifest.backupId}`));
+    }
+    const countKey = MANIFEST_COUNT[a.kind];
+    const manifestCount = typeof resolved.manifest.counts[countKey] === "number" ? (resolved.manifest.counts[countKey] as number) : null;
     const seed: RestoreTestState = {
       version: 1,
       asset: `${a.kind}/${a.name}`,
@@ -110,10 +123,12 @@ export class RestoreTestRunner {
       backupId: resolved.manifest.backupId,
       manifestKey: resolved.key,
       sourcePointInTime: resolved.manifest.sourcePointInTime,
+      manifestCount,
       startedAt: now.toISOString(),
       restoreStartedAt: null,
       updatedAt: now.toISOString(),
-      step: 1,
+      step: firstStep,
+      firstStep,
       skip: 0,
       restored: 0,
       details: {},
@@ -125,7 +140,7 @@ export class RestoreTestRunner {
       result: null,
     };
     await saveTestState(this.store, master, a, seed);
-    await this.enqueue({ asset: seed.asset, backupId: seed.backupId, step: 1, purpose: "restore-test" });
+    await this.enqueue({ asset: seed.asset, backupId: seed.backupId, step: firstStep, purpose: "restore-test" });
     return abandoned;
   }
 
@@ -137,8 +152,12 @@ export class RestoreTestRunner {
       s = await readTestState(this.store, master, a);
     } catch (err) {
       if (!(err instanceof StateSealError)) throw err;
-      await dropTestState(this.store, a);
-      return this.record(a, this.failed(a, this.now(), `the restore test's state was refused (${err.message}); it was altered or forged through the bucket's token`));
+      return this.refuse(a, msg, `the restore test's state was refused (${err.message}); it was altered or forged through the bucket's token`);
+    }
+    // The message comes from the queue, which the bucket's token cannot reach: a state behind
+    // it is an older copy put back (the seal binds the asset, not how fresh the state is).
+    if (s && (s.backupId < msg.backupId || (s.backupId === msg.backupId && s.step < msg.step))) {
+      return this.refuse(a, msg, `the restore test's state (backup ${s.backupId}, step ${s.step}) is older than its queued step (backup ${msg.backupId}, step ${msg.step}): an older copy was put back through the bucket's token`);
     }
     // A duplicate or late message of a test that moved on (queues deliver at least once).
     if (!s || s.backupId !== msg.backupId || s.step !== msg.step) return null;
@@ -155,6 +174,19 @@ export class RestoreTestRunner {
       if (s.result || !DEFINITIVE.has((err as Error).name)) throw err;
       return this.fail(a, s, (err as Error).message);
     }
+  }
+
+  /** The state cannot be followed: the test fails, and the scratch resource, which may hold what
+   * earlier steps restored, is emptied in steps of a fresh state the queued message leads to. */
+  private async refuse(a: PlanAsset & { kind: TestKind }, msg: StepMessage, error: string): Promise<RestoreTestResult> {
+    const now = this.now();
+    const result = await this.record(a, { ...this.failed(a, now, error), backupId: msg.backupId });
+    const at = now.toISOString();
+    const step = msg.step + 1;
+    const cleanup: RestoreTestState = { version: 1, asset: `${a.kind}/${a.name}`, phase: "empty-after", backupId: msg.backupId, manifestKey: "", sourcePointInTime: "", startedAt: at, restoreStartedAt: null, updatedAt: at, step, skip: 0, restored: 0, details: {}, expected: EMPTY_DIGEST, actual: EMPTY_DIGEST, verifyCursor: null, cutoff: 0, result };
+    await saveTestState(this.store, await this.master(), a, cleanup);
+    await this.enqueue({ asset: cleanup.asset, backupId: msg.backupId, step, purpose: "restore-test" });
+    return result;
   }
 
   /** The test failed for good (a definitive error, or the queue's retries ran out): record it
@@ -176,6 +208,11 @@ export class RestoreTestRunner {
     if (s.phase === "empty-before") return { next: (await scratch.empty(budget)) ? { ...s, phase: "restore" } : s, result: null };
     if (s.phase === "empty-after") return { next: (await scratch.empty(budget)) ? null : s, result: null };
     if (s.phase === "restore") {
+      if (s.skip === 0) {
+        // A retry of the first part: the failed attempt may have written; empty again first.
+        if (s.firstPartTried) return { next: { ...s, phase: "empty-before", firstPartTried: false }, result: null };
+        await saveTestState(this.store, master, a, { ...s, firstPartTried: true });
+      }
       const store = countedStorage(this.store, budget);
       const resolved = await resolveBackup(store, master, ref(a), s.manifestKey);
       const expected = new MultisetDigest(s.expected);
@@ -196,9 +233,11 @@ export class RestoreTestRunner {
 
   /** The result of a test that got this far, recorded. */
   private async finish(a: PlanAsset & { kind: TestKind }, s: RestoreTestState, integrity: RestoreTestResult["integrity"] | null, error?: string): Promise<RestoreTestResult> {
-    const manifest = (await resolveBackup(this.store, await this.master(), ref(a), s.manifestKey).catch(() => null))?.manifest;
-    const countKey = MANIFEST_COUNT[a.kind];
-    const manifestCount = manifest && typeof manifest.counts[countKey] === "number" ? (manifest.counts[countKey] as number) : null;
+    // Read at the start (a failure to re-read the manifest here must not make the count check
+    // vacuous: lost items leave both digests equal, only the count shows them).
+    const counted = s.manifestCount !== undefined ? s.manifestCount : await this.manifestCountOf(a, s.manifestKey);
+    const manifestCount = counted ?? null;
+    if (counted === undefined) error ??= `the manifest ${s.manifestKey} could not be read again to check the item count`;
     // KV keys that had expired by the test are not restored (KV would refuse them).
     const accounted = s.restored + (a.kind === "kv" ? (s.details.expired ?? 0) : 0);
     const finishedAt = this.now();
@@ -215,11 +254,19 @@ export class RestoreTestRunner {
       integrity: integrity ?? [],
       startedAt: s.startedAt,
       finishedAt: finishedAt.toISOString(),
-      steps: s.step,
+      steps: s.step - (s.firstStep ?? 1) + 1,
       ...(this.env.WORKER_VERSION ? { workerVersion: this.env.WORKER_VERSION } : {}),
     };
     const why = failureOf(base, error);
     return this.record(a, { ...base, passed: why === null, ...(why ? { error: why } : {}) });
+  }
+
+  /** A state saved before manifestCount was kept: the manifest read again (undefined: unreadable). */
+  private async manifestCountOf(a: PlanAsset & { kind: TestKind }, manifestKey: string): Promise<number | null | undefined> {
+    const manifest = (await resolveBackup(this.store, await this.master(), ref(a), manifestKey).catch(() => null))?.manifest;
+    if (!manifest) return undefined;
+    const n = manifest.counts[MANIFEST_COUNT[a.kind]];
+    return typeof n === "number" ? n : null;
   }
 
   private failed(a: PlanAsset, now: Date, error: string): RestoreTestResult {

@@ -20,6 +20,19 @@ const plain = (v: unknown) => (v === undefined || v === null ? null : JSON.parse
 export const r2Item = (key: string, size: number, sha256: string, http: unknown, custom: unknown) =>
   `r2\0${canonicalJson([key, size, sha256, plain(http) ?? {}, plain(custom) ?? {}])}`;
 
+/** Wraps operations so that each also ends (throwing its error) when `put` fails first. */
+function untilFailed(put: Promise<unknown>): <T>(op: Promise<T>) => Promise<T> {
+  let failure: { error: unknown } | undefined;
+  const settled = put.then(
+    () => undefined,
+    (error: unknown) => void (failure = { error }),
+  );
+  return <T>(op: Promise<T>) => {
+    op.catch(() => undefined); // an op the put's failure left pending may reject later, unobserved
+    return Promise.race([op, settled.then(() => (failure ? Promise.reject(failure.error) : op))]);
+  };
+}
+
 export function scratchR2(bucket: R2Bucket, label: string): ScratchTarget {
   return {
     label,
@@ -48,13 +61,16 @@ export function scratchR2(bucket: R2Bucket, label: string): ScratchTarget {
           const fixed = new FixedLengthStream(size);
           const writer = fixed.writable.getWriter();
           const putting = bucket.put(key, fixed.readable, { ...(meta.http ? { httpMetadata: meta.http as R2HTTPMetadata } : {}), ...(meta.custom ? { customMetadata: meta.custom } : {}) });
+          // A put that fails before it has read the body reads no more of it: a write would wait
+          // for it forever, so each write also ends when the put fails.
+          const guard = untilFailed(putting);
           const h = createHash("sha256");
           try {
             for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
               h.update(chunk);
-              await writer.write(chunk);
+              await guard(writer.write(chunk));
             }
-            await writer.close();
+            await guard(writer.close());
           } catch (err) {
             await writer.abort(err).catch(() => undefined);
             await putting.catch(() => undefined);

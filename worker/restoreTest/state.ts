@@ -25,6 +25,8 @@ export interface RestoreTestState {
   readonly restoreStartedAt: string | null;
   readonly updatedAt: string;
   readonly step: number;
+  /** The step this test began at (after the steps of a test it replaced; absent: 1). */
+  readonly firstStep?: number;
   /** Next item of the backup's stream to restore. */
   readonly skip: number;
   /** The artifact that item is in, so the next part need not re-read the ones before it. */
@@ -36,6 +38,11 @@ export interface RestoreTestState {
   readonly verifyCursor: string | null;
   /** Epoch seconds: KV keys expiring before this are left out of both digests. */
   readonly cutoff: number;
+  /** The item count the manifest records, read when the test started (null: it records none). */
+  readonly manifestCount?: number | null;
+  /** Set (saved) before the first restore part writes: a retry of that part finds it and empties
+   * the scratch resource again, rather than being refused by what the failed attempt wrote. */
+  readonly firstPartTried?: boolean;
   /** Set once restored and checked; the test then only empties the scratch resource. */
   readonly result: RestoreTestResult | null;
 }
