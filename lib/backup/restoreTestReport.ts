@@ -73,12 +73,15 @@ export interface ReadReports {
   readonly refused: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
 }
 
-/** The genuine restore-test reports of one asset in `store`. */
-export async function readRestoreTestReports(store: BackupStorage, master: MasterKey, a: AssetRef): Promise<ReadReports> {
+/** The genuine restore-test reports of one asset in `store`; with `finishedSince`, only those
+ * whose keys (which start with the finishing time) are that recent are read. */
+export async function readRestoreTestReports(store: BackupStorage, master: MasterKey, a: AssetRef, finishedSince?: Date): Promise<ReadReports> {
   const id = assetId(a);
   const reports: RestoreTestResult[] = [];
   const refused: Array<{ key: string; reason: string }> = [];
-  for await (const o of store.list(`${RESTORE_TEST_REPORTS_PREFIX}${id}/`)) {
+  const prefix = `${RESTORE_TEST_REPORTS_PREFIX}${id}/`;
+  const startAfter = finishedSince ? `${prefix}${finishedSince.toISOString().replace(/[:.]/g, "-")}` : undefined;
+  for await (const o of store.list(prefix, startAfter ? { startAfter } : {})) {
     const text = await getText(store, o.key);
     if (text === null) continue;
     try {
