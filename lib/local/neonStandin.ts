@@ -366,6 +366,9 @@ export async function startNeonStandin(init: NeonStandinOptions = {}): Promise<N
         res.end(JSON.stringify({ code: String(status), message: (err as Error).message, request_id: randomUUID() }));
       });
   });
+  // Clients (workerd, the driver) keep connections alive between calls: a longer idle timeout
+  // than Node's 5 s, as the object store has, so one is not closed under a reuse.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {

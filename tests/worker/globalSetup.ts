@@ -78,6 +78,9 @@ export default async function setup(project: TestProject) {
       }
     });
   });
+  // workerd keeps connections to the receiver alive between tests; Node's default 5 s idle
+  // timeout closed one under it mid-suite ("Network connection lost" in a test's afterEach).
+  receiver.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   project.provide("s3Endpoint", world.aws.url);
   project.provide("s3Bucket", world.s3BucketName);

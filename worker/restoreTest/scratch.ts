@@ -7,7 +7,7 @@
 import type { MasterKey } from "../../lib/format/keys";
 import type { IntegrityResult } from "../../lib/integrity/result";
 import type { DeclaredCheck } from "../../lib/integrity/declaredChecks";
-import type { RestoreReport } from "../../lib/restore/modes";
+import type { RestoreReport, RestoreWindow } from "../../lib/restore/modes";
 import type { MultisetDigest } from "../../lib/restore/multisetDigest";
 import type { Resolved } from "../../lib/restore/resolve";
 import type { BackupStorage } from "../../lib/storage/types";
@@ -58,3 +58,16 @@ export interface ScratchTarget {
 
 /** The restore-test stand-in for a manifest's item count (rows, keys, objects). */
 export const MANIFEST_COUNT: Record<"d1" | "kv" | "r2", string> = { d1: "rows", kv: "keys", r2: "objects" };
+
+/** A part's window over a stream that resumes at artifact boundaries (KV, R2): it starts at the
+ * artifact the previous part ended in, and `resume()` says where this one ended. */
+export function artifactWindow(p: RestorePart): { window: RestoreWindow; resume: () => Resume | null } {
+  let last: Resume | null = null;
+  const window: RestoreWindow = {
+    skip: p.skip,
+    stop: p.budget.stop,
+    ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}),
+    onArtifact: (artifact, first) => void (last = { artifact, first }),
+  };
+  return { window, resume: () => last };
+}

@@ -9,7 +9,7 @@ import { toBase64 } from "../../lib/format/bytes";
 import { canonicalJson } from "../../lib/format/manifest";
 import { bindingKvSink, restoreKv, type KvLike, type KvSink } from "../../lib/restore/kvRestore";
 import type { StepBudget } from "./budget";
-import type { PartDone, RestorePart, Resume, ScratchTarget } from "./scratch";
+import { artifactWindow, type PartDone, type RestorePart, type ScratchTarget } from "./scratch";
 
 interface ListedKey {
   name: string;
@@ -59,15 +59,9 @@ export function scratchKv(kv: KvNamespaceLike, label: string): ScratchTarget {
       };
       // A differential merges two streams and is read whole each part; a full backup resumes
       // at the artifact the previous part ended in.
-      let resume: Resume | null = null;
-      const window = {
-        skip: p.skip,
-        stop: p.budget.stop,
-        ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}),
-        onArtifact: (artifact: number, first: number) => void (resume = { artifact, first }),
-      };
+      const { window, resume } = artifactWindow(p);
       const report = await restoreKv(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window });
-      return { report, resume };
+      return { report, resume: resume() };
     },
 
     async verify(cursor, budget, actual, cutoff) {

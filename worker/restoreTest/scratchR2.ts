@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "../../lib/format/manifest";
 import { r2Objects, restoreR2, type R2Sink } from "../../lib/restore/r2Restore";
 import type { StepBudget } from "./budget";
-import type { PartDone, RestorePart, Resume, ScratchTarget } from "./scratch";
+import { artifactWindow, type PartDone, type RestorePart, type ScratchTarget } from "./scratch";
 
 /** Documented cap of keys per R2 bulk delete: https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#bucket-method-definitions */
 const DELETE_BATCH = 1000;
@@ -84,15 +84,9 @@ export function scratchR2(bucket: R2Bucket, label: string): ScratchTarget {
           await bucket.delete(key);
         },
       };
-      let resume: Resume | null = null;
-      const window = {
-        skip: p.skip,
-        stop: p.budget.stop,
-        ...(p.resume ? { from: { artifact: p.resume.artifact, first: p.resume.first } } : {}),
-        onArtifact: (artifact: number, first: number) => void (resume = { artifact, first }),
-      };
+      const { window, resume } = artifactWindow(p);
       const report = await restoreR2(p.store, p.master, p.resolved, sink, { mode: p.skip === 0 ? "fail" : "overwrite", validateOnly: false, window });
-      return { report, resume };
+      return { report, resume: resume() };
     },
 
     async verify(cursor, budget, actual) {
