@@ -27,8 +27,14 @@ import { scratchKv, type KvNamespaceLike } from "./scratchKv";
 import { scratchR2 } from "./scratchR2";
 import { dropTestState, readTestState, saveTestState, type RestoreTestState } from "./state";
 
-/** Errors that mean the backup or the restore is wrong, not that the step was unlucky. */
-const DEFINITIVE = new Set(["ArtifactIntegrityError", "ManifestError", "RestoreRefusedError", "RestoreInputError", "D1RestoreError", "StorageError", "StateSealError"]);
+/** Errors that mean the backup or the restore is wrong, not that the step was unlucky. A
+ * storage error or a D1 batch the scratch database refused may be passing (R2 or D1 having a
+ * bad minute): those are retried by the queue, and fail the test once its retries run out. */
+const DEFINITIVE = new Set(["ArtifactIntegrityError", "ManifestError", "RestoreRefusedError", "RestoreInputError", "StateSealError", "RestoreTestError"]);
+/** Times the first restore part may be started over (emptying the scratch resource each time)
+ * before the test fails: each start-over is a new queue message, so the queue's own retry count
+ * never runs out on it. */
+const FIRST_PART_TRIES = 3;
 /** KV keys expiring within this of the test's start are kept out of the digests. */
 const EXPIRY_HORIZON_SECONDS = 24 * 3600;
 
@@ -171,7 +177,11 @@ export class RestoreTestRunner {
       } else await dropTestState(this.store, a);
       return result;
     } catch (err) {
-      if (s.result || !DEFINITIVE.has((err as Error).name)) throw err;
+      if (s.result || !DEFINITIVE.has((err as Error).name)) {
+        // Kept for the message if the first part keeps failing (best effort: the step fails anyway).
+        if (s.phase === "restore" && s.skip === 0 && !s.result) await saveTestState(this.store, master, a, { ...s, firstPartTried: true, lastError: (err as Error).message.slice(0, 500) }).catch(() => undefined);
+        throw err;
+      }
       return this.fail(a, s, (err as Error).message);
     }
   }
@@ -210,7 +220,11 @@ export class RestoreTestRunner {
     if (s.phase === "restore") {
       if (s.skip === 0) {
         // A retry of the first part: the failed attempt may have written; empty again first.
-        if (s.firstPartTried) return { next: { ...s, phase: "empty-before", firstPartTried: false }, result: null };
+        if (s.firstPartTried) {
+          const tries = (s.firstPartTries ?? 1) + 1;
+          if (tries > FIRST_PART_TRIES) throw new RestoreTestError(`the first part of the restore failed ${FIRST_PART_TRIES} times${s.lastError ? `, last: ${s.lastError}` : ""}`);
+          return { next: { ...s, phase: "empty-before", firstPartTried: false, firstPartTries: tries }, result: null };
+        }
         await saveTestState(this.store, master, a, { ...s, firstPartTried: true });
       }
       const store = countedStorage(this.store, budget);

@@ -43,6 +43,10 @@ export interface RestoreTestState {
   /** Set (saved) before the first restore part writes: a retry of that part finds it and empties
    * the scratch resource again, rather than being refused by what the failed attempt wrote. */
   readonly firstPartTried?: boolean;
+  /** How often the first part has been started (it is started over at most a few times). */
+  readonly firstPartTries?: number;
+  /** The error of the last failed attempt at the first part, for the result if it keeps failing. */
+  readonly lastError?: string;
   /** Set once restored and checked; the test then only empties the scratch resource. */
   readonly result: RestoreTestResult | null;
 }
