@@ -95,11 +95,9 @@ export default async function setup(project: TestProject) {
   project.provide("neonRestoreStandin", neonRestore.url);
   project.provide("neonRestoreSqlEndpoint", neonRestore.sqlEndpoint);
   project.provide("alertReceiver", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+  // Each one stopped whatever happens to the others: a PostgreSQL left running outlives the run.
   return async () => {
-    await world.close();
-    await neon.close();
-    await neonRestore.close();
+    await Promise.allSettled([world.close(), neon.close(), neonRestore.close(), new Promise<void>((r) => receiver.close(() => r()))]);
     await pg.stop();
-    await new Promise<void>((r) => receiver.close(() => r()));
   };
 }
