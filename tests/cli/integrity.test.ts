@@ -12,6 +12,7 @@ import YAML from "yaml";
 import { openLocalBindings } from "../../lib/local/localBindings";
 import { runSql, startPgCluster, type PgCluster } from "../../lib/local/postgres";
 import { withPgClient } from "../../lib/postgres/client";
+import { APP_SCHEMA } from "../helpers/appSchema";
 import { drposture } from "../helpers/cli";
 import { backupD1Store } from "../restore/d1Store";
 import { ROOT } from "../helpers/program";
@@ -35,15 +36,6 @@ function stackFile(stack: string, integrity: unknown): void {
 
 const integrity = (stack: string, ...args: string[]) => drposture(["integrity", "--cwd", dir, "--stack", stack, ...args]);
 
-/** users, sessions (app-level link, no FK) and posts (FK), as an app's schema would be. */
-const APP_SCHEMA = [
-  "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL)",
-  "CREATE TABLE sessions (id serial PRIMARY KEY, user_id int NOT NULL)",
-  "CREATE TABLE posts (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), body text)",
-  "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')",
-  "INSERT INTO sessions (user_id) VALUES (1), (2)",
-  "INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world')",
-];
 
 const PRISMA_TABLE = `CREATE TABLE "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
   "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`;
@@ -148,7 +140,7 @@ describe("drposture integrity --postgres", () => {
 
   it("runs a declared Postgres check read-only: a write in it (nextval) fails the check and changes nothing", async () => {
     stackFile("pgwrite", { postgres: [{ name: "sneaky", sql: "SELECT nextval('users_id_seq') AS n", expectRows: 1 }] });
-    const url = await database("pgwrite", APP_SCHEMA);
+    const url = await database("pgwrite", [...APP_SCHEMA]);
     const r = await integrity("pgwrite", "--postgres", url);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("FAIL  postgres: sneaky: the query failed: cannot execute nextval() in a read-only transaction");

@@ -13,6 +13,7 @@ import { startNeonStandin, type NeonStandin } from "../../lib/local/neonStandin"
 import { runSql, startPgCluster, type PgCluster } from "../../lib/local/postgres";
 import { WINDOW_EDGE_MARGIN_MS, runNeonRestoreTest } from "../../lib/neon/restoreTest";
 import { withPgClient } from "../../lib/postgres/client";
+import { APP_SCHEMA } from "../helpers/appSchema";
 
 let pg: PgCluster;
 let neon: NeonStandin | undefined;
@@ -26,12 +27,7 @@ const DECLARED: DeclaredCheck[] = [
   { name: "users-exist", sql: "SELECT id FROM users;", minRows: 1 },
 ];
 const APP = [
-  "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL)",
-  "CREATE TABLE sessions (id serial PRIMARY KEY, user_id int NOT NULL)",
-  "CREATE TABLE posts (id serial PRIMARY KEY, user_id int NOT NULL REFERENCES users(id), body text)",
-  "INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')",
-  "INSERT INTO sessions (user_id) VALUES (1), (2)",
-  "INSERT INTO posts (user_id, body) VALUES (1, 'hello'), (2, 'world')",
+  ...APP_SCHEMA,
   `CREATE TABLE "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
     "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`,
   `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at) VALUES

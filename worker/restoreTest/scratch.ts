@@ -56,7 +56,7 @@ export interface ScratchTarget {
   integrity?(checks: readonly DeclaredCheck[]): Promise<IntegrityResult[]>;
 }
 
-/** The restore-test stand-in for a manifest's item count (rows, keys, objects). */
+/** The manifest count a restore test compares its restored items with (rows, keys, objects). */
 export const MANIFEST_COUNT: Record<"d1" | "kv" | "r2", string> = { d1: "rows", kv: "keys", r2: "objects" };
 
 /** A part's window over a stream that resumes at artifact boundaries (KV, R2): it starts at the
