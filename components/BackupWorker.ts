@@ -129,6 +129,7 @@ export class BackupWorker extends pulumi.ComponentResource {
       cron: a.backupCron,
       priority: a.priority,
       rtoMinutes: a.rtoMinutes,
+      health: a.health,
     }));
     const plan: pulumi.Output<BackupPlan> = pulumi
       .all([args.r2Bucket.name, args.s3Bucket.name, args.s3Bucket.region, args.alertTopic.arn, args.alertTopic.region, args.neonApiUrl ?? ""])

@@ -3,7 +3,8 @@
  *  - staleness: each asset's newest committed backup is younger than its RPO (plus a grace for
  *    cron jitter and run time), with a valid manifest MAC;
  *  - replication: that backup is also on S3 within the allowed lag (and is copied if not);
- *  - sampling: one asset per run (rotating) has its newest backup decrypted and hashed.
+ *  - sampling: one asset per run (rotating) has its newest backup decrypted and hashed;
+ *  - health: that backup is not much slower or smaller than the ones before it (backupHealth.ts).
  */
 import { openArtifact } from "../lib/backup/artifacts";
 import { findLatest, objectExists } from "../lib/backup/catalog";
@@ -12,6 +13,7 @@ import type { AlertEvent } from "../lib/alerts/alerts";
 import type { MasterKey } from "../lib/format/keys";
 import type { Manifest } from "../lib/format/manifest";
 import type { BackupStorage } from "../lib/storage/types";
+import { healthFindings } from "./backupHealth";
 import type { Destinations } from "./engine/destinations";
 
 export type Finding = Omit<AlertEvent, "stack" | "at">;
@@ -52,6 +54,7 @@ async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations
   if (ageMin > asset.rpoMinutes + plan.alerts.staleGraceMinutes) {
     out.push({ kind: "backup-stale", severity: "critical", asset: id(asset), error: `newest backup is ${Math.round(ageMin)} min old; RPO is ${asset.rpoMinutes} min`, lastGoodBackup: last });
   }
+  out.push(...(await healthFindings(dest.r2, master, asset, m)));
   try {
     if (sample) await verifyBackupData(dest.r2, master, m, o.sampleMaxBytes ?? 64 * 1024 * 1024);
   } catch (err) {

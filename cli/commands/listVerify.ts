@@ -41,8 +41,12 @@ function hintFor(store: BackupStorage): string | undefined {
 }
 
 function printListing(rows: ListedBackup[], problems: Array<{ key: string; problem: string }>): void {
-  const shown = rows.map((r) => [r.asset, r.tier, r.backupId, r.status === "ok" ? (r.mode ?? "") : "REJECTED", r.sourcePointInTime ?? "", r.bytes ?? "", r.store] as Array<string | number>);
-  process.stdout.write(`${table(["asset", "tier", "backup", "mode", "source point in time", "bytes", "store"], shown)}\n`);
+  // Trend: duration, items and their change against the previous backup; ! marks a backup the
+  // watchdog's default thresholds call too slow or too small.
+  const trend = (r: ListedBackup) => (r.health ? `${r.health.warnings.length ? "! " : ""}${r.health.trend}` : "");
+  const shown = rows.map((r) => [r.asset, r.tier, r.backupId, r.status === "ok" ? (r.mode ?? "") : "REJECTED", r.sourcePointInTime ?? "", r.bytes ?? "", trend(r), r.store] as Array<string | number>);
+  process.stdout.write(`${table(["asset", "tier", "backup", "mode", "source point in time", "bytes", "trend", "store"], shown)}\n`);
+  for (const r of rows) for (const w of r.health?.warnings ?? []) process.stdout.write(`HEALTH ${r.asset}: ${w}\n`);
   for (const r of rows.filter((x) => x.status === "rejected")) process.stdout.write(`REJECTED ${r.manifest}: ${r.problem}\n`);
   for (const p of problems) process.stdout.write(`PROBLEM ${p.key}: ${p.problem}\n`);
 }

@@ -13,7 +13,9 @@ export type AlertKind =
   | "neon-window-drift"
   | "neon-snapshot-failed"
   | "restore-test-failed"
-  | "restore-test-stale";
+  | "restore-test-stale"
+  | "backup-slow"
+  | "backup-shrank";
 
 export interface AlertEvent {
   readonly kind: AlertKind;

@@ -4,6 +4,7 @@
  * the Worker only reads it. Secrets are never in the plan; they are separate secret bindings.
  */
 import type { AssetKind, Tier } from "../format/layout";
+import type { HealthThresholds } from "./health";
 
 export const PLAN_VERSION = 1;
 
@@ -19,6 +20,8 @@ export interface PlanAsset {
   readonly priority: number;
   /** The asset's RTO: a restore test that takes longer alerts. */
   readonly rtoMinutes?: number;
+  /** Backup health alert thresholds (absent: the defaults of lib/backup/health.ts). */
+  readonly health?: HealthThresholds;
 }
 
 export interface PlanTier {

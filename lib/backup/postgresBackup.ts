@@ -17,7 +17,8 @@ import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, type AssetRef,
 import { MANIFEST_FORMAT, signManifest, type Manifest } from "../format/manifest";
 import type { BackupStorage } from "../storage/types";
 import { writeArtifact } from "./artifacts";
-import { addDays, chooseTier, readLatest, writeLatest } from "./catalog";
+import { addDays, chooseTier, findLatest, readLatest, writeLatest } from "./catalog";
+import { healthFor } from "./health";
 import { lockFor, manifestTags, replicateBackup } from "./replicate";
 
 const exec = promisify(execFile);
@@ -87,7 +88,7 @@ export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manife
   // A dump that did not finish is not a backup: no manifest, so nothing reads it as one.
   if (exit.code !== 0) throw new PostgresBackupError(`pg_dump exited with ${exit.code ?? exit.signal}: ${exit.stderr.trim().split("\n").slice(-3).join(" | ")}`);
 
-  const manifest = await signManifest(o.master, {
+  const unsigned: Omit<Manifest, "mac" | "health"> = {
     format: MANIFEST_FORMAT,
     backupId,
     stack: o.stack,
@@ -105,7 +106,10 @@ export async function backupPostgres(o: PostgresBackupOptions): Promise<{ manife
     dependsOn: [],
     details: { format: "custom", pgDump: v.clientText, server: v.serverText },
     producer: { name: "drposture-cli", version: "1" },
-  });
+  };
+  // The baseline of the size check; a store this identity may not read gives none.
+  const before = await findLatest(primary, o.master, o.asset).then((f) => f?.manifest ?? null, () => null);
+  const manifest = await signManifest(o.master, { ...unsigned, health: healthFor(unsigned, before) });
   const mKey = manifestKey(tier, o.asset, backupId);
   await primary.put(mKey, JSON.stringify(manifest, null, 2), { contentType: "application/json", tags: manifestTags(manifest), ...lockFor(manifest, o.tierDays[tier], { write: primary, ...(o.lockMode ? { lockMode: o.lockMode } : {}) }) });
   for (const store of replicas) await replicateBackup(primary, { write: store, ...(o.lockMode ? { lockMode: o.lockMode } : {}) }, manifest, mKey, o.tierDays[tier]);

@@ -20,6 +20,26 @@ export interface ArtifactEntry extends ArtifactStats {
   readonly role: string;
 }
 
+/** One backup's figures. items/bytes describe the source state the backup holds; null where
+ * the backup cannot tell (a KV differential holds only what changed, so no total bytes). */
+export interface HealthSample {
+  readonly backupId: string;
+  readonly mode: Manifest["mode"];
+  readonly durationSeconds: number;
+  readonly items: number | null;
+  readonly bytes: number | null;
+}
+
+export interface BackupHealth {
+  readonly durationSeconds: number;
+  readonly items: number | null;
+  /** What `items` counts: rows, keys, objects. */
+  readonly itemsLabel: string | null;
+  readonly bytes: number | null;
+  /** Earlier backups of this asset, oldest first (at most 10 per mode: lib/backup/health.ts). */
+  readonly history: readonly HealthSample[];
+}
+
 export interface ManifestRef {
   readonly backupId: string;
   readonly tier: Tier;
@@ -49,6 +69,8 @@ export interface Manifest {
   /** Kind-specific facts (consistency, pg_dump version, chain position...). */
   readonly details: Readonly<Record<string, unknown>>;
   readonly producer: { readonly name: string; readonly version: string };
+  /** Duration and size of this backup and of the ones before it (absent before format 1.1). */
+  readonly health?: BackupHealth;
   readonly mac?: string;
 }
 

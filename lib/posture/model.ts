@@ -4,7 +4,9 @@
  * nothing else restates an RPO, a retention or a lifecycle day count.
  */
 import type { DeclaredCheck } from "../integrity/declaredChecks";
+import type { HealthThresholds } from "../backup/health";
 import { formatIssues, PostureConfigError } from "./errors";
+import { healthThresholds } from "./healthConfig";
 import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { everyDaysOf, rotationOf, scheduleOrProblem, type RestoreTestingPosture } from "./restoreTesting";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
@@ -47,6 +49,8 @@ export interface ProtectedAsset {
   readonly priority: number;
   readonly backupIntervalMinutes: number;
   readonly backupCron: string;
+  /** When the watchdog calls a backup too slow or too small (`healthAlerts`). */
+  readonly health: HealthThresholds;
 }
 
 export interface TierPolicy {
@@ -130,7 +134,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     kind: AssetKind,
     name: string,
     sourceId: string,
-    o: { rpoMinutes?: number; rtoMinutes?: number; priority?: number; jurisdiction?: string },
+    o: { rpoMinutes?: number; rtoMinutes?: number; priority?: number; jurisdiction?: string; healthAlerts?: Parameters<typeof healthThresholds>[0] },
   ): ProtectedAsset => {
     const rpo = o.rpoMinutes ?? rpoDefault;
     const interval = backupIntervalMinutes(rpo);
@@ -146,6 +150,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
       backupIntervalMinutes: interval,
       // Daily jobs run an hour before Neon's snapshot so the two do not contend.
       backupCron: cronForInterval(interval, (dailyHour + 23) % 24),
+      health: healthThresholds(o.healthAlerts),
     };
   };
   const assets: ProtectedAsset[] = [

@@ -4,6 +4,7 @@
  * block and the README's config reference are generated from it (see configDocs.ts).
  */
 import { z } from "zod";
+import { healthAlertsConfig } from "./healthConfig";
 import { integrityConfig } from "./integrityConfig";
 import { checksTooLarge, everyDaysOf, restoreTestChecksJson, restoreTestingConfig, scheduleOrProblem } from "./restoreTesting";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
@@ -49,6 +50,7 @@ const assetTargets = {
   priority: z.number().int().min(1).max(100).optional().meta({
     description: "Restore order in a disaster (1 first). Default: Neon and D1 1, KV 2, R2 3.",
   }),
+  healthAlerts: healthAlertsConfig,
 };
 
 const describe = <T extends z.ZodType>(schema: T, description: string): T => schema.meta({ description });
@@ -131,6 +133,7 @@ const configObject = z.strictObject({
         rpoMinutes: describe(rpoMinutes.default(MAX_RPO_MINUTES), "RPO of the independent pg_dump backup outside Neon, minutes."),
         rtoMinutes: describe(rtoMinutes.optional(), "Override of targets.rtoMinutes."),
         priority: describe(z.number().int().min(1).max(100).default(1), "Restore order in a disaster (1 first)."),
+        healthAlerts: healthAlertsConfig,
       })
       .optional(),
     "Neon Postgres project protected by PITR, snapshots and an independent pg_dump.",

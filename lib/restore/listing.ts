@@ -5,6 +5,7 @@
  * reason, never a lost listing; an asset behind its sealed latest pointer is a problem too.
  */
 import { listBackups, listTierObjects, readVerifiedManifest } from "../backup/catalog";
+import { assessHealth, trendOf } from "../backup/health";
 import { rollbackProblems } from "../backup/rollback";
 import type { MasterKey } from "../format/keys";
 import { assetId, parseObjectKey, type AssetRef } from "../format/layout";
@@ -25,6 +26,8 @@ export interface ListedBackup {
   readonly sourcePointInTime?: string;
   readonly bytes?: number;
   readonly artifacts?: number;
+  /** Duration, items and bytes against the backups before it (manifests from format 1.1 on). */
+  readonly health?: { readonly durationSeconds: number; readonly items: number | null; readonly bytes: number | null; readonly trend: string; readonly warnings: string[] };
 }
 
 export interface StoreListing {
@@ -53,7 +56,8 @@ export async function listStoreBackups(store: BackupStorage, master: MasterKey, 
         const m = await readVerifiedManifest(store, master, ref.key);
         verified.push(m);
         const bytes = m.artifacts.reduce((n, x) => n + x.ciphertextBytes, 0);
-        rows.push({ ...row, status: "ok", mode: m.mode, sourcePointInTime: m.sourcePointInTime, bytes, artifacts: m.artifacts.length });
+        const health = m.health && { durationSeconds: m.health.durationSeconds, items: m.health.items, bytes: m.health.bytes, trend: trendOf(m), warnings: assessHealth(m).map((f) => f.message) };
+        rows.push({ ...row, status: "ok", mode: m.mode, sourcePointInTime: m.sourcePointInTime, bytes, artifacts: m.artifacts.length, ...(health ? { health } : {}) });
       } catch (err) {
         if (!(err instanceof ManifestError)) throw err;
         rows.push({ ...row, status: "rejected", problem: err.message });

@@ -151,3 +151,29 @@ describe("credentials", () => {
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   });
 });
+
+describe("backup health: the dump's size against the previous one", () => {
+  it("a database that lost most of its rows: the second backup records the drop and `list` flags it with both sizes", async () => {
+    const db = await emptyDb();
+    await f.query(db, "CREATE TABLE events (id int PRIMARY KEY, body text)");
+    await f.query(db, "INSERT INTO events SELECT i, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text) FROM generate_series(1, 20000) i");
+    const store = path.join(f.dir, `health-${db}`);
+    const backup = () => drposture(["backup", "postgres", "--url", f.url(db), "--store", store, "--key-file", f.keyFile, "--asset", "app", "--stack", "prod", "--json"]);
+    expect((await backup()).code).toBe(0);
+    await f.query(db, "DELETE FROM events WHERE id > 4000");
+    expect((await backup()).code).toBe(0);
+
+    const text = await drposture(["list", "--store", store, "--key-file", f.keyFile]);
+    expect(text.code).toBe(0);
+    const health = /HEALTH neon\/app: backup (\S+) holds (\d+) bytes, down ([\d.]+)% from (\d+) in backup (\S+) \(alert above 50%\)/.exec(text.stdout);
+    expect(health, text.stdout).not.toBeNull();
+    const [, newer, now, drop, before, older] = health as unknown as string[];
+    expect(Number(drop)).toBeGreaterThan(50);
+    expect(Number(now)).toBeLessThan(Number(before) / 2);
+    expect(newer! > older!).toBe(true);
+
+    const json = JSON.parse((await drposture(["list", "--store", store, "--key-file", f.keyFile, "--json"])).stdout) as Array<{ backupId: string; health?: { bytes: number; warnings: string[] } }>;
+    expect(json.map((r) => r.health?.bytes)).toEqual([Number(before), Number(now)]);
+    expect(json.map((r) => r.health?.warnings.length)).toEqual([0, 1]);
+  });
+});

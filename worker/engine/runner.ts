@@ -5,7 +5,8 @@
  * from it, and a cursor that was tampered with is refused, never followed.
  */
 import { writeArtifact } from "../../lib/backup/artifacts";
-import { addDays, chooseTier, readLatest, readManifest, writeLatest } from "../../lib/backup/catalog";
+import { addDays, chooseTier, findLatest, readLatest, readManifest, writeLatest } from "../../lib/backup/catalog";
+import { healthFor } from "../../lib/backup/health";
 import { tierDaysOf, type BackupPlan, type PlanAsset } from "../../lib/backup/plan";
 import { manifestTags } from "../../lib/backup/replicate";
 import { DEFAULT_CHUNK_SIZE } from "../../lib/format/artifactCipher";
@@ -237,7 +238,7 @@ export class BackupRunner {
     const done = await job.finish(ctx, state.details);
     const master = await this.master();
     const asset = ctx.asset;
-    const manifest: Manifest = await signManifest(master, {
+    const unsigned: Omit<Manifest, "mac" | "health"> = {
       format: MANIFEST_FORMAT,
       backupId: state.backupId,
       stack: this.plan.stack,
@@ -255,7 +256,11 @@ export class BackupRunner {
       dependsOn: state.dependsOn,
       details: done.details,
       producer: { name: WORKER_NAME, version: this.env.WORKER_VERSION ?? "dev" },
-    });
+    };
+    // The baseline comes from the newest committed backup that verifies (a listing if the
+    // pointer is gone), so deleting the pointer cannot reset it.
+    const previous = await findLatest(this.storage, master, asset).then((f) => f?.manifest ?? null, () => null);
+    const manifest = await signManifest(master, { ...unsigned, health: healthFor(unsigned, previous) });
     const key = manifestKey(state.tier, asset, state.backupId);
     // The commit point: until this put succeeds, nothing of this backup is a backup.
     await this.storage.put(key, JSON.stringify(manifest, null, 2), { contentType: "application/json", tags: manifestTags(manifest) });

@@ -87,7 +87,7 @@ export const kvJob: BackupJob<Cursor, Details> = {
     const resume = walk.resumeLine();
     const basePos = !base ? cursor.base : resume >= 0 ? (base.at[resume] as IndexPosition) : base.pos;
     const next: Cursor | null = walk.stopped ? { list: cursor.list, after: walk.lastDone, base: basePos } : page.list_complete ? null : { list: page.cursor, after: null, base: basePos };
-    return { cursor: next, details: d, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted } };
+    return { cursor: next, details: d, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted, listed: walk.handled } };
   },
 
   async finish(_ctx, d) {

@@ -24,6 +24,8 @@ export class KvPageWalk {
   deleted = 0;
   /** True when the budget ended the step before the page did. */
   stopped = false;
+  /** Listed keys handled in this step (every key of the namespace, changed or not). */
+  handled = 0;
   private ops: number;
   private bytes = 0;
   /** Next base line to merge. */
@@ -49,6 +51,7 @@ export class KvPageWalk {
       await this.deletionsBefore(out, k.name);
       await this.key(k, out);
       this.lastDone = k.name;
+      this.handled++;
     }
     await this.deletionsBefore(out, null);
   }

@@ -163,7 +163,7 @@ export const r2Job: BackupJob<Cursor, Details> = {
     return {
       cursor: g.complete && !g.pending ? null : { after: g.after, prev: g.prev, pending: g.pending },
       details: d,
-      counts: { objects: g.lines.length, copied: g.copied, reused: g.reused, bytes: g.bytes },
+      counts: { objects: g.lines.length, copied: g.copied, reused: g.reused, bytes: g.bytes, sourceBytes: g.lines.reduce((n, l) => n + l.size, 0) },
       dependsOn: [...g.dependsOn.values()].filter((r) => r.key !== own),
     };
   },
