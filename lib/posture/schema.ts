@@ -4,6 +4,7 @@
  * block and the README's config reference are generated from it (see configDocs.ts).
  */
 import { z } from "zod";
+import { incidentConfig } from "./incidentConfig";
 import { integrityConfig } from "./integrityConfig";
 import { checksTooLarge, everyDaysOf, restoreTestChecksJson, restoreTestingConfig, scheduleOrProblem } from "./restoreTesting";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
@@ -177,6 +178,7 @@ const configObject = z.strictObject({
     .optional()
     .meta({ description: "Webhook receiving backup failure and staleness alerts (secret).", secret: true }),
   integrity: integrityConfig,
+  incident: incidentConfig,
   restoreTesting: restoreTestingConfig,
   neonApiKey: z
     .string()
