@@ -22,6 +22,9 @@ const WEEK_MINUTES = 10080;
 // bidirectional overrides that make text display differently from what it holds.
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
+/** Said in the description of every free-text field (the config reference shows no length). */
+const FREE_TEXT_RULE = `one line, at most ${FREE_TEXT_MAX} characters`;
+
 const freeText = (what: string) =>
   z
     .string()
@@ -44,7 +47,7 @@ const minutes = (what: string, min: number) =>
 
 const severity = z.strictObject({
   name: severityName,
-  meaning: freeText("what makes an incident this severe").meta({ description: "What makes an incident this severe, e.g. \"all users down or data loss\"." }),
+  meaning: freeText("what makes an incident this severe").meta({ description: `What makes an incident this severe, e.g. "all users down or data loss" (${FREE_TEXT_RULE}).` }),
   respondWithinMinutes: minutes("time to first response", 1).meta({ description: "Time from detection to the first responder at work, minutes." }),
 });
 
@@ -62,13 +65,13 @@ const role = z
 
 const contact = z.strictObject({
   role,
-  name: freeText("the person or rota").meta({ description: "Person or rota holding the role." }),
-  reach: freeText("how to reach them").meta({ description: "How to reach them: phone, pager, chat handle." }),
+  name: freeText("the person or rota").meta({ description: `Person or rota holding the role (${FREE_TEXT_RULE}).` }),
+  reach: freeText("how to reach them").meta({ description: `How to reach them: phone, pager, chat handle (${FREE_TEXT_RULE}).` }),
 });
 
 const escalationStep = z.strictObject({
   afterMinutes: minutes("minutes after detection", 0).meta({ description: "Minutes after detection (0: at once)." }),
-  to: freeText("who is paged at this step").meta({ description: "Who is paged or told at this step." }),
+  to: freeText("who is paged at this step").meta({ description: `Who is paged or told at this step (${FREE_TEXT_RULE}).` }),
 });
 
 function uniqueSeverities(list: ReadonlyArray<z.output<typeof severity>>, ctx: z.RefinementCtx): void {
