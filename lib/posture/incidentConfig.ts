@@ -28,7 +28,7 @@ const FREE_TEXT_RULE = `one line, at most ${FREE_TEXT_MAX} characters`;
 const freeText = (what: string) =>
   z
     .string()
-    .max(FREE_TEXT_MAX, { error: `must be at most ${FREE_TEXT_MAX} characters (${what})` })
+    .max(FREE_TEXT_MAX)
     .refine((v) => v.trim().length > 0, { error: `must not be empty (${what})` })
     .refine((v) => !UNPRINTABLE.test(v), { error: `must be one line of printable text: no newline, tab or other control character (${what})` })
     .refine((v) => v.trim() === v || v.trim() === "", { error: `must not start or end with spaces (${what})` });
@@ -38,17 +38,12 @@ const severityName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$/, { error: "must be 1-20 letters, digits, '-' or '_', starting with a letter or digit (e.g. P0, SEV1)" })
   .meta({ description: "Severity name as people say it (P0, SEV1); unique." });
 
-const minutes = (what: string, min: number) =>
-  z
-    .number()
-    .int()
-    .min(min)
-    .max(WEEK_MINUTES, { error: `must be <= ${WEEK_MINUTES} (a week; ${what})` });
+const minutes = (min: number) => z.number().int().min(min).max(WEEK_MINUTES);
 
 const severity = z.strictObject({
   name: severityName,
   meaning: freeText("what makes an incident this severe").meta({ description: `What makes an incident this severe, e.g. "all users down or data loss" (${FREE_TEXT_RULE}).` }),
-  respondWithinMinutes: minutes("time to first response", 1).meta({ description: "Time from detection to the first responder at work, minutes." }),
+  respondWithinMinutes: minutes(1).meta({ description: "Time from detection to the first responder at work, minutes." }),
 });
 
 /** Roles: a lowercase slug. The three documented roles get duties in the runbook; a team may add
@@ -70,7 +65,7 @@ const contact = z.strictObject({
 });
 
 const escalationStep = z.strictObject({
-  afterMinutes: minutes("minutes after detection", 0).meta({ description: "Minutes after detection (0: at once)." }),
+  afterMinutes: minutes(0).meta({ description: "Minutes after detection (0: at once)." }),
   to: freeText("who is paged at this step").meta({ description: `Who is paged or told at this step (${FREE_TEXT_RULE}).` }),
 });
 
