@@ -37,7 +37,7 @@ function rolesAndContacts(i: IncidentPosture): string[] {
     if (!who.length) lines.push(row([`**${role}**`, DUTIES[role], "*not declared: the first responder takes it until handed over*", ""]));
     who.forEach((c, k) => lines.push(row([k === 0 ? `**${role}**` : `${role} (backup)`, k === 0 ? DUTIES[role] : "", mdText(c.name), mdText(c.reach)])));
   }
-  for (const role of others) whoFor(role).forEach((c, k) => lines.push(row([k === 0 ? `**${role}**` : `${role} (backup)`, "", mdText(c.name), mdText(c.reach)])));
+  for (const role of others) whoFor(role).forEach((c, k) => lines.push(row([k === 0 ? `**${mdText(role)}**` : `${mdText(role)} (backup)`, "", mdText(c.name), mdText(c.reach)])));
   lines.push("", ...(i.contacts.length ? [] : ["Declare who holds each role in `drposture:incident.contacts`.", ""]));
   return lines;
 }
@@ -56,10 +56,15 @@ function escalation(i: IncidentPosture): string[] {
   ];
 }
 
+/** The status page as validation allows it (a plain https URL); anything else (a posture built
+ * without validation) is not printed as a link or inside the text blocks. */
+const plainUrl = (url: string | null): string | null => (url && /^https:\/\/[A-Za-z0-9.-]+(\/[^\s<>"'`\\]*)?$/.test(url) ? url : null);
+
 /** The four updates, each a fill-in text block; the status page is where they go. */
 function statusTemplates(i: IncidentPosture): string[] {
-  const where = i.statusPage ? `Post each on <${i.statusPage}> and in the internal incident channel.` : "Post each on the status page and in the internal incident channel (declare the page in `drposture:incident.statusPage`).";
-  const link = i.statusPage ? ` Follow updates at ${i.statusPage}.` : "";
+  const page = plainUrl(i.statusPage);
+  const where = page ? `Post each on <${page}> and in the internal incident channel.` : "Post each on the status page and in the internal incident channel (declare the page in `drposture:incident.statusPage`).";
+  const link = page ? ` Follow updates at ${page}.` : "";
   const block = (title: string, text: string) => [`**${title}**`, "", "```text", text, "```", ""];
   return [
     "### Status updates",

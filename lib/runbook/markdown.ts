@@ -19,5 +19,9 @@ export function mdText(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ").replace(/[\\`*_{}[\]()<>&|~#!]/g, (c) => `\\${c}`);
 }
 
+/** An id or name as inline code, or as escaped text when it could not be one (a backtick or a
+ * pipe: validated config never holds either, a posture built without validation might). */
+export const mdCode = (value: string): string => (/^[^`|\\\u0000-\u001f]+$/.test(value) ? `\`${value}\`` : mdText(value));
+
 /** A table row from cells that are already Markdown (escape free text with mdText first). */
 export const row = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;

@@ -1,7 +1,7 @@
 /** The runbook's header: title, targets in restore order, where everything is, first commands. */
 import { keyOptions, restorerLogin } from "./commands";
 import type { Ctx } from "./context";
-import { mins, sh } from "./markdown";
+import { mdCode, mdText, mins, row, sh } from "./markdown";
 import { shq } from "./shellQuote";
 
 export function overview(c: Ctx): string[] {
@@ -15,7 +15,7 @@ export function overview(c: Ctx): string[] {
     "",
     "| Order | Asset | Source | RPO | RTO | Backed up (UTC cron) |",
     "| --- | --- | --- | --- | --- | --- |",
-    ...p.assets.map((a) => `| ${a.priority} | ${a.id} | \`${a.sourceId}\` | ${mins(a.rpoMinutes)} | ${mins(a.rtoMinutes)} | \`${a.backupCron}\`${a.kind === "neon" ? " (pg_dump workflow; Neon PITR covers the window)" : ""} |`),
+    ...p.assets.map((a) => row([String(a.priority), mdText(a.id), mdCode(a.sourceId), mins(a.rpoMinutes), mins(a.rtoMinutes), `\`${a.backupCron}\`${a.kind === "neon" ? " (pg_dump workflow; Neon PITR covers the window)" : ""}`])),
     "",
     `Retention: daily ${p.retention.daily} days, weekly ${p.retention.weekly} weeks, monthly ${p.retention.monthly} months, locked (${p.vault.objectLockMode} on S3, bucket lock on R2).${p.neon ? ` Neon restore window: ${p.neon.restoreWindowDays} days.` : ""}`,
     "",

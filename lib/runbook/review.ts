@@ -1,6 +1,6 @@
 /** After the scenario: integrity checks after every restore, the incident record, the review. */
 import type { Ctx } from "./context";
-import { mins, row } from "./markdown";
+import { mdText, mins, row } from "./markdown";
 
 /** Hours after resolution by which the post-incident review is held. */
 export const REVIEW_DEADLINE_HOURS = 48;
@@ -47,7 +47,7 @@ export function postIncidentReview(c: Ctx): string[] {
     "",
     "| Asset | RTO target | RTO achieved | RPO target | RPO achieved (data lost) | Backup used |",
     "| --- | --- | --- | --- | --- | --- |",
-    ...c.p.assets.map((a) => row([a.id, mins(a.rtoMinutes), "", mins(a.rpoMinutes), "", ""])),
+    ...c.p.assets.map((a) => row([mdText(a.id), mins(a.rtoMinutes), "", mins(a.rpoMinutes), "", ""])),
     "",
     "5. **Follow-ups**, each with an owner and a due date: a stack config change (targets, retention)? a policy change? a new alert? a drill scenario (`drposture drill`) that reproduces this incident? a runbook change?",
     "",
