@@ -147,6 +147,7 @@ export function d1NameLookup(a: ProtectedAsset, variable = targetVariable("D1_NA
 /** The on-demand backup of one asset through the deployed backup Worker (`drposture backup now`). */
 export function backupNow(p: Posture, assets: readonly ProtectedAsset[]): string[] {
   const stack = shq(p.stack);
+  if (!assets.length) return [];
   return [
     `DRPOSTURE_WORKER_URL=$(pulumi stack output backupWorkerUrl --stack ${stack})`,
     `DRPOSTURE_TRIGGER_KEY=$(pulumi stack output backupTriggerKey --show-secrets --stack ${stack})`,

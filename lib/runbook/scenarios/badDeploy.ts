@@ -1,4 +1,5 @@
 /** Bad deploy: the application Worker rolled back by Wrangler; the backup Worker by Pulumi. */
+import { backupNow } from "../commands";
 import type { Ctx } from "../context";
 import { sh } from "../markdown";
 import { requireVar, shq } from "../shellQuote";
@@ -26,9 +27,10 @@ function body(c: Ctx): string[] {
       "npm ci",
       `pulumi preview --stack ${shq(p.stack)}`,
       `pulumi up --stack ${shq(p.stack)}`,
+      ...backupNow(p, p.assets.filter((a) => a.kind !== "neon").slice(0, 1)),
     ]),
     "",
-    "Then `drposture backup now` one asset (see *Workers outage* for the commands), revert the bad commit on the main branch, and return to it.",
+    "Then revert the bad commit on the main branch and return to it (`git switch -`).",
     "",
   ];
 }

@@ -54,8 +54,15 @@ function d1Part(c: Ctx): string[] {
   ];
 }
 
+/** Prevention first: a backup of every Worker-backed asset just before a risky migration. */
+function beforeRiskyChange(c: Ctx): string[] {
+  const cf = c.p.assets.filter((a) => a.kind !== "neon");
+  if (!cf.length) return [];
+  return ["Before a risky migration, take a backup of each asset it touches (it waits for the committed backup and prints its id: note it, it is the `--from` to go back to):", "", sh(backupNow(c.p, cf)), ""];
+}
+
 export const badMigration: Scenario = {
   slug: "bad-migration",
   title: "bad migration (point-in-time restore)",
-  body: (c) => [...neonPart(c), ...d1Part(c)],
+  body: (c) => [...beforeRiskyChange(c), ...neonPart(c), ...d1Part(c)],
 };
