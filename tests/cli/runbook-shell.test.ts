@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { derivePosture } from "../../lib/posture/model";
+import { derivePosture, parsePosture } from "../../lib/posture/model";
 import type { PostureConfig } from "../../lib/posture/schema";
 import { generateRunbook } from "../../lib/runbook/runbook";
 import { shq } from "../../lib/runbook/shellQuote";
@@ -132,6 +132,22 @@ describe("runbook sh blocks", () => {
     // Free text is in tables only, escaped; never in a shell block.
     expect(text).toContain("\\<script\\>alert\\(1\\)\\</script\\>");
     for (const block of shBlocks(text)) expect(block).not.toContain("alert(1)");
+  });
+
+  it("a stack with one KV namespace and no Neon: every scenario still renders, blocks parse, lint clean and run", () => {
+    const p = parsePosture(
+      { environment: "dev", primaryRegion: "us-east-1", cloudflare: { accountId: "4b3f2f0e9c1d4a7e8f6a5b4c3d2e1f09" }, targets: { rpoMinutes: 60, rtoMinutes: 240 }, assets: { kv: [{ name: "flags", namespaceId: "9a8b7c6d5e4f30211203948576a6b7c8" }] }, retention: { daily: 7, weekly: 4, monthly: 3 }, vault: { s3Region: "us-west-2" } },
+      "dev",
+    );
+    const text = generateRunbook(p, new Date("2026-01-01T00:00:00Z"));
+    expect(text).toContain("This stack declares no Neon project.");
+    const blocks = shBlocks(text);
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
+    for (const block of blocks) {
+      expect(bashParses(block), block).toBe("");
+      if (HAS_SHELLCHECK) expect(shellcheckFindings(block), block).toBe("");
+    }
+    runWithStubs(text, "kv-only");
   });
 
   describe("a posture holding shell metacharacters (validation bypassed)", () => {
