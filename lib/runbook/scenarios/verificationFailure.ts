@@ -5,15 +5,15 @@
  * Each is a possible attack as much as a bug: nothing is deleted, the other copy and older
  * backups are checked, and the source is looked at before the next backup replaces history.
  */
-import { r2ReaderLogin, restorerLogin } from "../commands";
+import { keyOptions, r2ReaderLogin, restorerLogin } from "../commands";
 import type { Ctx } from "../context";
 import { sh } from "../markdown";
-import { requireVar, shq } from "../shellQuote";
+import { requireVar } from "../shellQuote";
 import type { Scenario } from "./scenario";
 
 function verifyBoth(c: Ctx): string[] {
   const { p, n } = c;
-  const esc = `--key-escrow ${shq(n.escrow)} --key-escrow-region ${shq(p.vault.s3Region)}`;
+  const esc = keyOptions(p, n);
   return [
     "**Verification failed** (`drposture verify` or `list` exit 1, a `REJECTED` row, a restore that skipped a manifest). Treat it as possible tampering until shown otherwise: do not delete or overwrite anything, note the backup ids and reasons in the incident record. Verify the same asset in the other copy, reading every byte:",
     "",
@@ -36,7 +36,7 @@ function verifyBoth(c: Ctx): string[] {
 
 function shrankOrSlow(c: Ctx): string[] {
   const { p, n } = c;
-  const esc = `--key-escrow ${shq(n.escrow)} --key-escrow-region ${shq(p.vault.s3Region)}`;
+  const esc = keyOptions(p, n);
   return [
     "**`backup-shrank`**: a backup's item count or size fell by more than 50% against the previous one (the alert names both numbers). Either the source really lost data (a bug, a bad migration, an attacker emptying it), or the backup read only part of it. Find out which before the next scheduled backups push the good ones down the tiers:",
     "",
