@@ -7,6 +7,7 @@ import type { DeclaredCheck } from "../integrity/declaredChecks";
 import type { HealthThresholds } from "../backup/health";
 import { formatIssues, PostureConfigError } from "./errors";
 import { healthThresholds } from "./healthConfig";
+import { incidentPosture, type IncidentPosture } from "./incidentConfig";
 import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { everyDaysOf, rotationOf, scheduleOrProblem, type RestoreTestingPosture } from "./restoreTesting";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
@@ -111,6 +112,8 @@ export interface Posture {
   readonly integrity: { readonly postgres: readonly DeclaredCheck[]; readonly d1: Readonly<Record<string, readonly DeclaredCheck[]>> };
   /** Scheduled restore tests (`drposture:restoreTesting`); absent when disabled. */
   readonly restoreTesting?: RestoreTestingPosture;
+  /** Incident response (`drposture:incident`), defaults resolved. */
+  readonly incident: IncidentPosture;
 }
 
 const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
@@ -202,6 +205,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     cronSchedule: groupByCron(assets),
     hasNeonApiKey: cfg.neonApiKey !== undefined,
     integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
+    incident: incidentPosture(cfg.incident),
     // Absent only in config built by hand (tests bypassing validation): the schema's default, on.
     ...(cfg.restoreTesting?.enabled !== false ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
   };

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { healthAlertsConfig } from "./healthConfig";
+import { incidentConfig } from "./incidentConfig";
 import { integrityConfig } from "./integrityConfig";
 import { checksTooLarge, everyDaysOf, restoreTestChecksJson, restoreTestingConfig, scheduleOrProblem } from "./restoreTesting";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
@@ -180,6 +181,7 @@ const configObject = z.strictObject({
     .optional()
     .meta({ description: "Webhook receiving backup failure and staleness alerts (secret).", secret: true }),
   integrity: integrityConfig,
+  incident: incidentConfig,
   restoreTesting: restoreTestingConfig,
   neonApiKey: z
     .string()

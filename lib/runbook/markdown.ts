@@ -1,0 +1,27 @@
+/**
+ * Markdown building blocks of the runbook. Text from the stack config that is free text (names,
+ * how to reach people, meanings) goes through `mdText`: it is printed in table cells and
+ * paragraphs, and rendered to HTML, so it must not end a cell, start a list, link, or carry
+ * HTML. Shell blocks never contain free text (they take ids and names that `shq` quotes).
+ */
+
+/** A fenced block of shell lines; the tests run each through bash -n and shellcheck. */
+export const sh = (lines: string | readonly string[]): string => ["```sh", ...(typeof lines === "string" ? [lines] : lines), "```"].join("\n");
+
+/** 90 -> "90 min", 120 -> "2 h", 1440 -> "1 d". */
+export const mins = (m: number): string => (m % 1440 === 0 && m > 0 ? `${m / 1440} d` : m % 60 === 0 && m > 0 ? `${m / 60} h` : `${m} min`);
+
+/** Free text as literal Markdown: every character Markdown or HTML could read as markup is
+ * backslash-escaped (CommonMark lets any ASCII punctuation be escaped), so a `<script>` is
+ * text, `|` does not end a table cell and `*`, `[`, `` ` `` start nothing; anything that is not
+ * one line is flattened. Readable in the terminal, literal in any renderer. */
+export function mdText(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ").replace(/[\\`*_{}[\]()<>&|~#!]/g, (c) => `\\${c}`);
+}
+
+/** An id or name as inline code, or as escaped text when it could not be one (a backtick or a
+ * pipe: validated config never holds either, a posture built without validation might). */
+export const mdCode = (value: string): string => (/^[^`|\\\u0000-\u001f]+$/.test(value) ? `\`${value}\`` : mdText(value));
+
+/** A table row from cells that are already Markdown (escape free text with mdText first). */
+export const row = (cells: readonly string[]): string => `| ${cells.join(" | ")} |`;
