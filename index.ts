@@ -47,4 +47,5 @@ export const credentialUrns = {
   s3Restorer: dr.access.s3.restorer.keyUrn,
   r2Writer: dr.access.r2.writer.tokenUrn,
   r2Reader: dr.access.r2.reader.tokenUrn,
+  backupTrigger: dr.worker.triggerKeyUrn,
 };

@@ -85,6 +85,8 @@ export class BackupWorker extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
   /** The key that signs those requests (secret; 64 hex). */
   readonly triggerKey: pulumi.Output<string>;
+  /** Its URN: `pulumi up --replace` it to rotate a leaked trigger key. */
+  readonly triggerKeyUrn: pulumi.Output<string>;
 
   constructor(name: string, args: BackupWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     const p = args.posture;
@@ -240,6 +242,7 @@ export class BackupWorker extends pulumi.ComponentResource {
     );
     this.url = pulumi.interpolate`https://${script.scriptName}.${subdomain.stdout.apply((s) => s.trim())}.workers.dev`;
     this.triggerKey = pulumi.secret(triggerKey.hex);
+    this.triggerKeyUrn = triggerKey.urn;
 
     this.scriptName = script.scriptName;
     this.crons = crons;

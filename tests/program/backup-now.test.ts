@@ -50,6 +50,8 @@ describe("prod: backup now", () => {
     expect(await pulumi.isSecret(run.exports.backupWorkerUrl as pulumi.Output<string>)).toBe(false);
     const key = await new Promise((resolve) => (run.exports.backupTriggerKey as pulumi.Output<string>).apply(resolve));
     expect(key).toBe(trigger.state.hex);
+    // A leaked trigger key is rotated with `pulumi up --replace` of this URN (the runbook's leaked-key scenario).
+    expect((run.outputs.credentialUrns as Record<string, string>).backupTrigger).toMatch(/\$random:index\/randomBytes:RandomBytes::drposture-prod-worker-trigger-key$/);
   });
 
   it("registers a workers.dev route the Cloudflare API accepts, and the rule catches one it would not", () => {
