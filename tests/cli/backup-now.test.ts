@@ -64,6 +64,9 @@ beforeAll(async () => {
   await db.prepare("INSERT INTO users (email) VALUES ('a@example.com'), ('b@example.com')").run();
   const kv = await worker.mf.getKVNamespace(sourceBindingName("kv", "sessions"));
   for (let i = 0; i < 300; i++) await kv.put(`session:${i}`, `value ${i}`);
+  // A namespace whose backup takes dozens of queue steps: it is still running when a second request comes.
+  const flags = await worker.mf.getKVNamespace(sourceBindingName("kv", "feature-flags"));
+  for (let i = 0; i < 1000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => flags.put(`flag:${i + j}`, `on ${i + j}`)));
   const dir = mkdtempSync(path.join(tmpdir(), "drposture-backup-now-"));
   keyFile = path.join(dir, "trigger.key");
   writeFileSync(keyFile, `${TRIGGER_KEY}\n`, { mode: 0o600 });
@@ -147,6 +150,23 @@ describe("backup now: against the Worker", () => {
     const r = await drposture(["backup", "now", "--asset", "d1/app-db", "--no-wait"], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^backup \d{8}T\d{9}Z-[0-9a-f]{8} of d1\/app-db started\n$/);
+  });
+
+  it("when the asset's backup is already running, waits for it to end and then takes a new one (a backup that starts after the request)", async () => {
+    const before = await manifests("kv/feature-flags");
+    const first = await drposture(["backup", "now", "--asset", "kv/feature-flags", "--no-wait", "--json"], { env });
+    expect(first.code, first.stderr).toBe(0);
+    const running = JSON.parse(first.stdout).backupId as string;
+    const r = await drposture(["backup", "now", "--asset", "kv/feature-flags"], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`drposture: a backup of kv/feature-flags (${running}) is already running, started before this request: waiting for it to end, then starting a new one\n`);
+    const id = /^backup (\S+) \(\w+\) of kv\/feature-flags committed in/.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(id).not.toBe(running);
+    expect(id! > running).toBe(true);
+    await idle();
+    const added = (await manifests("kv/feature-flags")).filter((k) => !before.includes(k)).map((k) => k.split("/")[3]).sort();
+    expect(added).toEqual([running, id].sort());
   });
 
   describe("Ctrl-C while waiting", () => {
