@@ -45,6 +45,7 @@ export class TriggerClient {
       throw new TriggerError(`${url.origin} answered HTTP ${res.status} with no JSON: is this the backup Worker's URL (pulumi stack output backupWorkerUrl)?`, res.status);
     }
     if (res.status === 401) throw new TriggerError(WHY_401, 401);
+    if (res.status === 404 && json.error === "not found") throw new TriggerError(`${url.origin} serves no backup-now routes: the Worker there predates \`backup now\` or has no TRIGGER_KEY binding (run pulumi up), or the URL is not the backup Worker's`, 404);
     return { status: res.status, json };
   }
 

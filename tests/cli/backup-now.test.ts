@@ -188,3 +188,18 @@ describe("backup now: against the Worker", () => {
     });
   });
 });
+
+describe("backup now: a Worker deployed without the trigger", () => {
+  let bare: LocalWorker;
+  beforeAll(async () => {
+    bare = await LocalWorker.start({ plan: worker.plan, keyHex: KEY, http: true, alertWebhookUrl: "http://127.0.0.1:9/nowhere" });
+  }, 120_000);
+  afterAll(async () => bare?.dispose());
+
+  it("says the Worker at the URL serves no backup-now routes and what to do (exit 1)", async () => {
+    const r = await drposture(["backup", "now", "--asset", "d1/app-db"], { env: { ...env, DRPOSTURE_WORKER_URL: bare.url as string } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bare.url} serves no backup-now routes: the Worker there predates \`backup now\` or has no TRIGGER_KEY binding (run pulumi up), or the URL is not the backup Worker's`);
+    expect(r.stdout).toBe("");
+  });
+});

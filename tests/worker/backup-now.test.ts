@@ -121,7 +121,7 @@ describe("backup now: the signed start", () => {
     expect((await settled(e, "kv/sessions", first.body.backupId)).state).toBe("committed");
     const again = await call(e, replay);
     expect(again.status).toBe(409);
-    expect(again.body).toEqual({ error: "this signed request was already used; sign a new one", code: "replayed" });
+    expect(again.body).toEqual({ error: "not newer than the last start honoured for this asset: a replay, or the signer's clock is behind", code: "replayed" });
     expect((await manifestKeys(r2())).filter((k) => k.includes("/kv/sessions/"))).toHaveLength(1);
   });
 

@@ -31,7 +31,7 @@ async function liveJob(env: Env, runner: BackupRunner, a: PlanAsset): Promise<{ 
 export async function startBackup(env: Env, a: PlanAsset, timestamp: number): Promise<Response> {
   const storage = destinations(env).r2;
   const master = await importMasterKey(env.ENCRYPTION_KEY);
-  if (await alreadyHonoured(storage, master, a, timestamp)) return refuse(409, "this signed request was already used; sign a new one", { code: "replayed" });
+  if (await alreadyHonoured(storage, master, a, timestamp)) return refuse(409, "not newer than the last start honoured for this asset: a replay, or the signer's clock is behind", { code: "replayed" });
   let started: StepMessage | undefined;
   const runner = new BackupRunner(env, {
     enqueue: async (msg) => {
