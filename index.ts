@@ -37,6 +37,9 @@ export const backupCrons = dr.worker.crons;
 export const encryptionKeyId = dr.worker.keyId;
 export const encryptionKeyEscrow = dr.worker.escrowSecretArn;
 export const rpoRtoTable = dr.rpoRtoTable;
+// `drposture backup now`: the Worker's workers.dev URL and the key that signs its requests (secret).
+export const backupWorkerUrl = dr.worker.url;
+export const backupTriggerKey = dr.worker.triggerKey;
 // URNs the runbook's "leaked key" scenario passes to `pulumi up --replace`.
 export const credentialUrns = {
   s3Writer: dr.access.s3.writer.keyUrn,
@@ -44,4 +47,5 @@ export const credentialUrns = {
   s3Restorer: dr.access.s3.restorer.keyUrn,
   r2Writer: dr.access.r2.writer.tokenUrn,
   r2Reader: dr.access.r2.reader.tokenUrn,
+  backupTrigger: dr.worker.triggerKeyUrn,
 };

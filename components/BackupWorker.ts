@@ -11,13 +11,18 @@
  *  - the data-encryption key from @pulumi/random, escrowed in AWS Secrets Manager in the vault
  *    region under a name that carries its key id (so a rebuilt stack, with a new key, never
  *    collides with the secret kept from before), readable by the restorer identity: it survives
- *    the loss of Pulumi state and of the Cloudflare account.
+ *    the loss of Pulumi state and of the Cloudflare account;
+ *  - `backup now`: a trigger key from @pulumi/random bound as TRIGGER_KEY (a secret of its own:
+ *    it signs start requests and reads nothing), and the script on its workers.dev URL
+ *    (https://SCRIPT.ACCOUNT-SUBDOMAIN.workers.dev), where only signed requests are served.
  */
+import * as command from "@pulumi/command";
 import * as aws from "@pulumi/aws";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { createHmac } from "node:crypto";
+import * as path from "node:path";
 import { DEFAULT_LIMITS, PLAN_VERSION, RESTORE_TEST_BINDINGS, RESTORE_TEST_CHECKS_BINDING, sourceBindingName, type BackupPlan, type PlanAsset } from "../lib/backup/plan";
 import { packAssets, PLAN_BINDING, planBindings, planPartName } from "../lib/backup/planBindings";
 import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
@@ -26,6 +31,8 @@ import { bundleWorker } from "../lib/worker/bundle";
 import type { ScratchResources } from "./RestoreTesting";
 
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
+const SUBDOMAIN_SCRIPT = path.join(__dirname, "cloudflare", "workersDevSubdomain.ts");
+const REGISTER = path.join(__dirname, "..", "cli", "register.cjs");
 /** Attempts of one step before the backup is declared failed (worker/index.ts MAX_STEP_ATTEMPTS). */
 export const STEP_MAX_RETRIES = 2;
 
@@ -74,6 +81,12 @@ export class BackupWorker extends pulumi.ComponentResource {
   readonly keyId: pulumi.Output<string>;
   readonly escrowSecretArn: pulumi.Output<string>;
   readonly version: string;
+  /** The Worker's workers.dev URL, where `drposture backup now` sends its signed requests. */
+  readonly url: pulumi.Output<string>;
+  /** The key that signs those requests (secret; 64 hex). */
+  readonly triggerKey: pulumi.Output<string>;
+  /** Its URN: `pulumi up --replace` it to rotate a leaked trigger key. */
+  readonly triggerKeyUrn: pulumi.Output<string>;
 
   constructor(name: string, args: BackupWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     const p = args.posture;
@@ -115,6 +128,9 @@ export class BackupWorker extends pulumi.ComponentResource {
       { parent: this, retainOnDelete: true },
     );
     this.escrowSecretArn = escrow.arn;
+
+    // --- the backup-now trigger key: apart from the data key, so a leak starts backups, reads nothing ---
+    const triggerKey = new random.RandomBytes(`${name}-trigger-key`, { length: 32 }, { ...parent, additionalSecretOutputs: ["hex", "base64"] });
 
     // --- queue for multi-step backups ---
     const queue = new cloudflare.Queue(`${name}-steps`, { accountId, queueName: pulumi.interpolate`${args.scriptName}-steps` }, parent);
@@ -189,6 +205,7 @@ export class BackupWorker extends pulumi.ComponentResource {
           ...planParts.map((part, i): Binding => ({ type: "json", name: planPartName(i), json: JSON.stringify(part) })),
           { type: "plain_text", name: "WORKER_VERSION", text: bundle.version },
           secret("ENCRYPTION_KEY", dataKey.hex),
+          secret("TRIGGER_KEY", triggerKey.hex),
           secret("S3_WRITER_ACCESS_KEY_ID", args.s3Writer.accessKeyId),
           secret("S3_WRITER_SECRET_ACCESS_KEY", args.s3Writer.secretAccessKey),
           secret("S3_VERIFIER_ACCESS_KEY_ID", args.s3Verifier.accessKeyId),
@@ -217,10 +234,21 @@ export class BackupWorker extends pulumi.ComponentResource {
     );
     new cloudflare.WorkersCronTrigger(`${name}-crons`, { accountId, scriptName: script.scriptName, schedules: crons.map((cron) => ({ cron })) }, parent);
 
+    // --- the workers.dev URL: the script's route on (previews off), and the account's subdomain ---
+    new cloudflare.WorkersScriptSubdomain(`${name}-workers-dev`, { accountId, scriptName: script.scriptName, enabled: true, previewsEnabled: false }, parent);
+    const subdomain = new command.local.Command(
+      `${name}-workers-dev-subdomain`,
+      { create: `node -r ${JSON.stringify(REGISTER)} ${JSON.stringify(SUBDOMAIN_SCRIPT)}`, environment: { CLOUDFLARE_ACCOUNT_ID: accountId } },
+      parent,
+    );
+    this.url = pulumi.interpolate`https://${script.scriptName}.${subdomain.stdout.apply((s) => s.trim())}.workers.dev`;
+    this.triggerKey = pulumi.secret(triggerKey.hex);
+    this.triggerKeyUrn = triggerKey.urn;
+
     this.scriptName = script.scriptName;
     this.crons = crons;
     this.version = bundle.version;
-    this.registerOutputs({ scriptName: this.scriptName, crons, keyId: this.keyId, escrowSecretArn: this.escrowSecretArn, version: bundle.version });
+    this.registerOutputs({ scriptName: this.scriptName, crons, keyId: this.keyId, escrowSecretArn: this.escrowSecretArn, version: bundle.version, url: this.url, triggerKey: this.triggerKey });
   }
 }
 

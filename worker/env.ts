@@ -19,6 +19,9 @@ export interface Env {
   readonly BACKUP_QUEUE: Queue<StepMessage>;
   /** 32-byte data-encryption key, hex (secret). */
   readonly ENCRYPTION_KEY: string;
+  /** 32-byte key, hex (secret), that signs backup-now requests (lib/trigger/signature.ts).
+   * Separate from ENCRYPTION_KEY: it can start a backup, it cannot read one. Absent: no trigger. */
+  readonly TRIGGER_KEY?: string;
   /** S3 writer identity (secrets): put-only under the tier prefixes. */
   readonly S3_WRITER_ACCESS_KEY_ID?: string;
   readonly S3_WRITER_SECRET_ACCESS_KEY?: string;

@@ -31,7 +31,8 @@ async function lastGood(env: Env, a: PlanAsset): Promise<string | null> {
   return p?.latest.sourcePointInTime ?? null;
 }
 
-async function failure(env: Env, a: PlanAsset, err: unknown): Promise<AlertEvent> {
+/** The alert of a backup that could not start or run (cron, queue and trigger paths alike). */
+export async function failure(env: Env, a: PlanAsset, err: unknown): Promise<AlertEvent> {
   const replication = err instanceof ReplicationError;
   return event(env, {
     kind: replication ? "replication-failed" : "backup-failed",

@@ -1,11 +1,12 @@
 /**
- * The backup Worker: Cloudflare calls `scheduled` for each cron trigger and `queue` for each
- * backup step. See handlers.ts.
+ * The backup Worker: Cloudflare calls `scheduled` for each cron trigger, `queue` for each
+ * backup step (see handlers.ts) and `fetch` for the signed backup-now routes (trigger/routes.ts).
  */
 import { assemblePlan } from "../lib/backup/planBindings";
 import { sendAlerts } from "./alerting";
 import type { Env, StepMessage } from "./env";
 import { runQueue, runScheduled } from "./handlers";
+import { handleTrigger } from "./trigger/routes";
 
 /** The env with the whole plan: it is bound in parts to stay under Cloudflare's 5 KB per variable. */
 const withPlan = (env: Env): Env => ({ ...env, BACKUP_PLAN: assemblePlan(env) });
@@ -14,6 +15,9 @@ export default {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     const e = withPlan(env);
     await sendAlerts(e, await runScheduled(e, controller.cron, new Date(), controller.scheduledTime));
+  },
+  async fetch(request: Request, env: Env): Promise<Response> {
+    return handleTrigger(request, withPlan(env));
   },
   async queue(batch: MessageBatch<StepMessage>, env: Env): Promise<void> {
     const e = withPlan(env);

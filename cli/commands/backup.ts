@@ -1,6 +1,8 @@
-/** `drposture backup postgres`: the independent pg_dump backup of Neon, outside Neon. */
+/** `drposture backup postgres`: the independent pg_dump backup of Neon, outside Neon; `backup now`
+ * (backupNow.ts): a backup of a D1, KV or R2 asset now, on the deployed Worker. */
 import { Option, type Command } from "commander";
 import { CliError, EXIT } from "../exitCodes";
+import { registerBackupNow } from "./backupNow";
 import { loadStackPosture } from "./posture";
 import { assetOption, progressBar, PROJECT_ROOT, type StoreKeyOptions, storesAndKey, withStoreAndKey } from "./common";
 
@@ -22,7 +24,8 @@ function sourceHost(url: string): string {
 }
 
 export function registerBackup(program: Command): void {
-  const backup = program.command("backup").description("take a backup from outside Cloudflare (the Worker backs up D1, KV and R2 itself)");
+  const backup = program.command("backup").description("take a backup: Neon from here (postgres), D1/KV/R2 on the Worker now (now)");
+  registerBackupNow(backup);
   withStoreAndKey(
     backup
       .command("postgres")

@@ -67,6 +67,8 @@ export function registerDrill(program: Command): void {
             report.assets.map((a) => [`${a.kind}/${a.name}`, a.verified ? "yes" : "NO", a.sourceCount, a.restoredCount, `${a.rtoSeconds.toFixed(2)} (${a.rtoTargetSeconds})`, `${a.rpoSeconds.toFixed(2)} (${a.rpoTargetSeconds})`, a.error ?? ""]),
           )}\n\ndrill ${report.passed ? "PASSED" : "FAILED"}; reports: ${files.map((f) => path.relative(process.cwd(), f)).join(", ")}\n`,
         );
+        const now = report.backupNow;
+        if (now) process.stdout.write(`backup now: ${now.asset} ${now.committed ? `backup ${now.backupId} committed` : `NOT committed (${now.error ?? "?"})`} in ${now.seconds.toFixed(1)} s\n`);
         if (o.keep) process.stdout.write(`backups kept in ${o.keep} (verify them: drposture verify --local ${o.keep} --read-data 100)\n`);
       }
       process.exitCode = report.passed ? EXIT.ok : EXIT.failed;

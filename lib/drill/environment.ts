@@ -3,7 +3,8 @@
  * strict S3 endpoint holding the vault bucket "in the other provider" and the R2 endpoint over
  * the backup Worker's own R2 bucket, each enforcing what the program declares), an alert
  * receiver, and the real backup Worker bundle in workerd (Miniflare, under Cloudflare's
- * per-invocation limits) with the fixture's D1/KV/R2 sources plus empty restore targets.
+ * per-invocation limits) with the fixture's D1/KV/R2 sources plus empty restore targets, its
+ * signed backup-now routes on a loopback port.
  * Every actor uses the credentials the program declares for it: the Worker writes S3 with the
  * writer and checks it with the verifier, `backup postgres` writes with the writers of both
  * providers, restores read with the restorer.
@@ -46,6 +47,8 @@ export interface DrillAsset {
 export interface DrillEnvironment {
   readonly dir: string;
   readonly keyHex: string;
+  /** Signs the local Worker's backup-now routes (its TRIGGER_KEY). */
+  readonly triggerKeyHex: string;
   readonly pg: PgCluster;
   readonly world: LocalWorld;
   readonly worker: LocalWorker;
@@ -144,6 +147,7 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
   // PostgreSQL, workerd and the endpoints register their own stops; this is their data.
   const unregisterDir = cleanupPath(dir);
   const keyHex = toHex(randomBytes(32));
+  const triggerKeyHex = toHex(randomBytes(32));
   const assets = drillAssets(fixture, posture);
   const alerts: unknown[] = [];
   // The R2 endpoint serves the Worker's own backup bucket, which exists once the Worker runs.
@@ -164,6 +168,8 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
     plan: plan(assets, posture, world, neon?.url ?? null),
     ...(neon ? { neonApiKey: NEON_KEY, neonSqlEndpoint: neon.sqlEndpoint } : {}),
     keyHex,
+    triggerKeyHex,
+    http: true,
     s3Writer: world.s3Keys("writer"),
     s3Verifier: world.s3Keys("verifier"),
     caPem: world.tls.caPem,
@@ -179,6 +185,7 @@ export async function startDrillEnvironment(fixture: Fixture, posture: Posture):
   return {
     dir,
     keyHex,
+    triggerKeyHex,
     pg,
     world,
     worker: running,

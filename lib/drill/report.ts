@@ -37,6 +37,12 @@ export function markdownReport(r: DrillReport): string {
         ]
       : ["Restore testing is off for this stack."]),
     "",
+    "## Backup now (signed request to the Worker)",
+    "",
+    ...(r.backupNow
+      ? [`${r.backupNow.asset}: ${r.backupNow.committed ? `backup ${r.backupNow.backupId} committed` : `**not committed**${r.backupNow.error ? ` - ${r.backupNow.error}` : ""}`} in ${secs(r.backupNow.seconds)}.`]
+      : ["No asset of the Worker to back up."]),
+    "",
     "## Workers limits",
     "",
     `${r.workersLimits.invocations} invocations; most in one: ${Object.entries(r.workersLimits.peaks).map(([k, v]) => `${k} ${v} of ${r.workersLimits.limits[k] ?? "?"}`).join(", ")}.`,
@@ -86,6 +92,7 @@ export function htmlReport(r: DrillReport): string {
 <body><h1>Restore drill: ${r.passed ? "PASSED" : "FAILED"}</h1><p>Targets from stack ${esc(r.stack)}. Disaster at ${r.disasterAt}.</p>
 <table><tr><th>Asset</th><th>Verified</th><th>Source</th><th>Restored</th><th>RTO / target</th><th>RPO / target</th><th>Error</th></tr>${rows}</table>
 <h2>Restore tests</h2><ul>${r.restoreTests.map((t) => `<li>${esc(t.asset)}: ${t.passed ? "passed" : "<b>FAILED</b>"}, ${t.restoredCount} restored in ${secs(t.seconds)}${t.error ? `: ${esc(t.error)}` : ""}</li>`).join("")}</ul>
+<h2>Backup now</h2><p>${r.backupNow ? `${esc(r.backupNow.asset)}: ${r.backupNow.committed ? `backup ${esc(r.backupNow.backupId ?? "")} committed` : `<b>not committed</b>${r.backupNow.error ? `: ${esc(r.backupNow.error)}` : ""}`} in ${secs(r.backupNow.seconds)}` : "No asset of the Worker to back up."}</p>
 <h2>Timeline</h2>${timelineSvg(r)}
 <h2>Integrity checks</h2><ul>${r.assets.flatMap((a) => a.integrity.map((i) => `<li>${esc(`${a.kind}/${a.name}`)}: ${i.ok ? "ok" : "<b>FAILED</b>"} ${esc(i.check)}: ${esc(i.detail)}</li>`)).join("")}</ul>
 </body></html>\n`;
@@ -113,6 +120,7 @@ export function jsonReport(r: DrillReport): Record<string, unknown> {
       error: a.error,
     })),
     restoreTests: r.restoreTests.map((t) => ({ ...t, seconds: Number(t.seconds.toFixed(3)) })),
+    backupNow: r.backupNow ? { asset: r.backupNow.asset, backupId: r.backupNow.backupId, seconds: Number(r.backupNow.seconds.toFixed(3)), committed: r.backupNow.committed, ...(r.backupNow.error ? { error: r.backupNow.error } : {}) } : null,
     stack: r.stack,
     startedAt: r.startedAt,
     disasterAt: r.disasterAt,

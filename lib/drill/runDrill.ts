@@ -20,6 +20,7 @@ import { startDrillEnvironment } from "./environment";
 import type { Fixture } from "./fixture";
 import type { IntegrityResult } from "../integrity/result";
 import { runRestoreTests, type DrillRestoreTest } from "./restoreTests";
+import { backupNowAsset, drillBackupNow, type DrillBackupNow } from "./backupNow";
 import { destroy, integrity, measure, rebuildTarget, restoreInto, seed } from "./steps";
 
 export interface AssetResult {
@@ -57,6 +58,8 @@ export interface DrillReport {
   assets: AssetResult[];
   /** The Worker's restore tests of the same backups, one per asset of its rotation. */
   restoreTests: DrillRestoreTest[];
+  /** `backup now` through the Worker's signed routes, after the scheduled backups (null: no D1/KV/R2 asset). */
+  backupNow: DrillBackupNow | null;
   phases: Phase[];
   alertsDelivered: number;
   /** The Worker's invocations under Cloudflare's per-invocation limits (as enforced locally). */
@@ -223,6 +226,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       sources.set(id(a), { digest: d.digest, count: d.count });
     }
     await takeBackups(env, tl);
+    const nowAsset = backupNowAsset(env);
+    const backupNow = nowAsset ? await tl.phase("backup now (signed request)", `${nowAsset.kind}/${nowAsset.name}`, () => drillBackupNow(env, nowAsset)) : null;
     if (o.corrupt) await tl.phase("fault injection", o.corrupt, () => corrupt(env, o.corrupt as string));
     const restoreTests = await runRestoreTests(env, (asset, fn) => tl.phase("restore test (Worker cron)", asset, fn));
     const disasterAt = new Date();
@@ -244,13 +249,14 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     }
     return {
       // An invocation over a Workers limit would have failed on Cloudflare: the drill fails too.
-      passed: assets.every((a) => a.verified && a.withinTargets) && restoreTests.every((t) => t.passed) && env.worker.violations().length === 0,
+      passed: assets.every((a) => a.verified && a.withinTargets) && restoreTests.every((t) => t.passed) && (backupNow?.committed ?? true) && env.worker.violations().length === 0,
       stack: o.posture.stack,
       startedAt: startedAt.toISOString(),
       disasterAt: disasterAt.toISOString(),
       finishedAt: new Date().toISOString(),
       assets,
       restoreTests,
+      backupNow,
       phases: tl.phases,
       alertsDelivered: env.alerts.length,
       workersLimits: { invocations: env.worker.invocations.length, peaks: env.worker.peaks(), limits: { ...env.worker.limits }, violations: env.worker.violations() },

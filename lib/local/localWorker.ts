@@ -2,7 +2,7 @@
  * LOCAL WORLD. The real backup Worker bundle (the bytes `pulumi up` deploys) running in workerd
  * through Miniflare, with local D1/KV/R2 and the step queue. Used by the drill, the benchmarks
  * and the bundle tests: cron triggers are fired like Cloudflare fires them, steps run on the
- * queue. Every invocation runs under Cloudflare's per-invocation limits (limits/workerShim.ts),
+ * queue; with `http`, its signed backup-now routes answer on a loopback port. Every invocation runs under Cloudflare's per-invocation limits (limits/workerShim.ts),
  * the backup bucket's R2 lock rules apply to its binding, and the Worker reaches the local
  * HTTPS endpoints through a network service that trusts the local world's CA.
  */
@@ -64,6 +64,10 @@ export interface LocalWorkerOptions {
   readonly restoreTestChecks?: unknown;
   /** The Neon stand-in's SQL endpoint (NEON_SQL_ENDPOINT: local world only). */
   readonly neonSqlEndpoint?: string;
+  /** The trigger key (64 hex), bound as TRIGGER_KEY: the signed backup-now routes are on. */
+  readonly triggerKeyHex?: string;
+  /** Serve the Worker's fetch handler on http://127.0.0.1:<free port> (LocalWorker.url). */
+  readonly http?: boolean;
 }
 
 type MfR2 = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
@@ -109,13 +113,16 @@ export class LocalWorker {
     readonly invocations: InvocationStats[],
     /** The per-invocation limits enforced. */
     readonly limits: InvocationLimits,
+    /** Where the Worker's fetch handler answers (with `http`), e.g. http://127.0.0.1:41234. */
+    readonly url?: string,
   ) {}
 
   static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
     const invocations: InvocationStats[] = [];
     const mf = ownedMiniflare(localWorkerOptions(o, invocations), "backup Worker");
-    await mf.ready;
-    return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) });
+    const ready = await mf.ready;
+    const url = o.http ? ready.origin : undefined;
+    return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) }, url);
   }
 
   /** Invocations that went over a limit (each failed on Cloudflare as it failed here). */
@@ -190,6 +197,8 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
   const verifier = o.s3Verifier;
   return {
     name: "drposture-backup",
+    // Loopback only, on a free port: the local world's stand-in for the workers.dev URL.
+    ...(o.http ? { host: "127.0.0.1", port: 0 } : {}),
     modules: [
       { type: "ESModule", path: "shim.js", contents: shim.content },
       { type: "ESModule", path: "index.js", contents: bundle.content },
@@ -220,6 +229,7 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
       ...(o.neonApiKey ? { NEON_API_KEY: o.neonApiKey } : {}),
       ...(plan.restoreTesting && o.restoreTestChecks ? { [RESTORE_TEST_CHECKS_BINDING]: o.restoreTestChecks } : {}),
       ...(o.neonSqlEndpoint ? { NEON_SQL_ENDPOINT: o.neonSqlEndpoint } : {}),
+      ...(o.triggerKeyHex ? { TRIGGER_KEY: o.triggerKeyHex } : {}),
     },
     ...(o.persistDir
       ? { d1Persist: `${o.persistDir}/d1`, kvPersist: `${o.persistDir}/kv`, r2Persist: `${o.persistDir}/r2` }

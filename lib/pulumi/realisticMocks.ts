@@ -108,6 +108,8 @@ function answer(type: string, name: string, inputs: State, generation: number): 
     case "cloudflare:index/workersCronTrigger:WorkersCronTrigger":
       return { id: String(inputs.scriptName), state: {} };
     case "command:local:Command":
+      // The account's workers.dev subdomain, as components/cloudflare/workersDevSubdomain.ts prints it.
+      if (String(inputs.create ?? "").includes("workersDevSubdomain")) return { id: `${name}${hex(seed, 8)}`, state: { stdout: "drposture-mock", stderr: "" } };
       return { id: `${name}${hex(seed, 8)}`, state: { stdout: "", stderr: "" } };
     default:
       return { id: `${name}-${hex(seed, 8)}`, state: {} };

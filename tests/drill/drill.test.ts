@@ -51,19 +51,26 @@ describe("drposture drill", () => {
       if (t.asset.startsWith("neon/")) expect(t.integrity.map((i: { check: string }) => i.check)).toContain("postgres: foreign keys resolve");
       else expect(t).toMatchObject({ digestMatches: true, restoredCount: report.assets.find((a: { name: string }) => t.asset.endsWith(`/${a.name}`)).sourceCount });
     }
+    // `backup now` through the Worker's signed routes, after the scheduled backups, committed a
+    // new backup of d1/app-db: the one the restore then started from.
+    expect(report.backupNow).toEqual({ asset: "d1/app-db", backupId: expect.stringMatching(/^\d{8}T\d{9}Z-[0-9a-f]{8}$/), seconds: expect.any(Number), committed: true });
+    expect(report.assets.find((a: { name: string }) => a.name === "app-db").backupId).toBe(report.backupNow.backupId);
+    expect(report.phases.map((p: { name: string }) => p.name)).toContain("backup now (signed request)");
     // Every Worker invocation stayed inside Cloudflare's per-invocation limits, and the report says how close it came.
     expect(report.workersLimits.violations).toEqual([]);
     expect(report.workersLimits.invocations).toBeGreaterThan(1);
     expect(report.workersLimits.peaks.r2Operations).toBeGreaterThan(0);
     expect(report.workersLimits.peaks.r2Operations).toBeLessThanOrEqual(report.workersLimits.limits.r2Operations);
     expect(JSON.parse(readFileSync(path.join(reports, "drill-report.json"), "utf8")).passed).toBe(true);
-    expect(readFileSync(path.join(reports, "drill-report.md"), "utf8")).toMatch(/# Restore drill: PASSED[\s\S]*## Workers limits\n\n\d+ invocations; most in one: subrequests \d+ of \d+/);
+    expect(readFileSync(path.join(reports, "drill-report.md"), "utf8")).toMatch(/# Restore drill: PASSED[\s\S]*## Backup now \(signed request to the Worker\)\n\nd1\/app-db: backup \S+ committed in [\d.]+ s\.\n[\s\S]*## Workers limits\n\n\d+ invocations; most in one: subrequests \d+ of \d+/);
+    expect(readFileSync(path.join(reports, "drill-report.html"), "utf8")).toContain(`<h2>Backup now</h2><p>d1/app-db: backup ${report.backupNow.backupId} committed in`);
     expect(readFileSync(path.join(reports, "drill-report.html"), "utf8")).toMatch(/<svg[^>]*>.*restore \+ verify/s);
     expect(existsSync(path.join(keep, "encryption-key.hex"))).toBe(true);
     const v = await cli(["verify", "--local", keep, "--read-data", "100", "--json"]);
     expect(v.code, v.stderr).toBe(0);
     const verified = JSON.parse(v.stdout);
-    expect(verified.results.map((x: { manifests: number }) => x.manifests)).toEqual([4, 4]);
+    // One backup per asset from the cron runs and `backup postgres`, plus the one `backup now` took.
+    expect(verified.results.map((x: { manifests: number }) => x.manifests)).toEqual([5, 5]);
   }, 240_000);
 
   it("fails (exit 1) when a backup is corrupted, naming the asset and the artifact", async () => {

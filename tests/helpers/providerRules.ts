@@ -401,6 +401,23 @@ const workerRules: Rule[] = [
       return out;
     },
   },
+  {
+    id: "worker-workers-dev-route",
+    type: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
+    // POST /accounts/{account_id}/workers/scripts/{script_name}/subdomain: account_id
+    // "Identifier. maxLength 32", body "enabled: boolean" (required), "previews_enabled: optional
+    // boolean"; the script must exist (a route of a script the program does not declare is a 404).
+    source: "https://developers.cloudflare.com/api/resources/workers/subresources/scripts/subresources/subdomain/methods/create ; https://www.pulumi.com/registry/packages/cloudflare/api-docs/workersscriptsubdomain",
+    check: (i, all) => {
+      const out: Finding[] = [];
+      if (!(typeof i.accountId === "string" && /^[0-9a-f]{32}$/.test(i.accountId))) out.push(find("accountId", i.accountId, "a Cloudflare account id (32 hex)"));
+      if (typeof i.enabled !== "boolean") out.push(find("enabled", i.enabled, "a boolean (required)"));
+      if (i.previewsEnabled !== undefined && typeof i.previewsEnabled !== "boolean") out.push(find("previewsEnabled", i.previewsEnabled, "a boolean"));
+      const scripts = all.filter((r) => r.type === "cloudflare:index/workersScript:WorkersScript").map((r) => (plain(r.inputs) as Record<string, unknown>).scriptName);
+      if (!scripts.includes(i.scriptName)) out.push(find("scriptName", i.scriptName, `a script the program declares (${scripts.map(String).join(", ")})`));
+      return out;
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

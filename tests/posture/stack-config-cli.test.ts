@@ -1,6 +1,6 @@
 /**
  * Bad stack config as an operator meets it: every command that loads a stack (posture, check,
- * runbook, drill, backup postgres) refuses it with exit 2, the config path and what is allowed, and
+ * runbook, drill, backup postgres, backup now) refuses it with exit 2, the config path and what is allowed, and
  * writes nothing. Covers unknown top-level `drposture:` keys (once silently ignored) and names
  * that reach commands, object keys and resource names (once unvalidated: `$(touch ...)` reached
  * the runbook).
@@ -37,6 +37,8 @@ const loaders: Array<[string, (stack: string) => string[]]> = [
   ["runbook", (s) => ["runbook", "--cwd", dir, "--stack", s, "--out", path.join(dir, `runbook-${s}.md`)]],
   ["drill", (s) => ["drill", "--cwd", dir, "--stack", s, "--report", path.join(dir, `report-${s}`)]],
   ["backup postgres", (s) => ["backup", "postgres", "--cwd", dir, "--stack", s, "--url", "postgres://nobody@127.0.0.1:1/x", "--store", path.join(dir, `store-${s}`)]],
+  // The posture is read first: a bad config is named before any request is signed or sent.
+  ["backup now", (s) => ["backup", "now", "--cwd", dir, "--stack", s, "--asset", "d1/app-db", "--url", "https://drposture.invalid"]],
 ];
 
 describe("unknown top-level drposture: keys", () => {

@@ -20,6 +20,8 @@ const R = () => run.mocks.resources;
 const DAY = 86_400;
 /** The vault's R2 bucket (the stack also declares a scratch bucket for restore tests). */
 const vaultR2 = () => one(R().filter((r) => r.name.endsWith("-vault-r2")), "cloudflare:index/r2Bucket:R2Bucket");
+/** The data-encryption key (the Worker also has a trigger key from @pulumi/random). */
+const dataKey = () => one(R().filter((r) => r.name.endsWith("-data-key")), "random:index/randomBytes:RandomBytes");
 
 describe("prod: components", () => {
   it("declares every component with its type token, parented under DisasterRecovery", () => {
@@ -285,17 +287,18 @@ describe("prod: BackupWorker", () => {
         "S3_WRITER_SECRET_ACCESS_KEY",
         "SNS_ACCESS_KEY_ID",
         "SNS_SECRET_ACCESS_KEY",
+        "TRIGGER_KEY",
       ].sort(),
     );
     expect(unwrapSecret(script().inputs.bindings).secret).toBe(true);
     expect(bindings().filter((b) => b.type === "plain_text").map((b) => b.name)).toEqual(["WORKER_VERSION"]);
-    const key = one(R(), "random:index/randomBytes:RandomBytes");
+    const key = dataKey();
     expect(key.inputs.length).toBe(32);
     expect(binding("ENCRYPTION_KEY").text).toBe(key.state.hex);
   });
 
   it("escrows the key in Secrets Manager in the vault region under a name carrying its key id, readable by the restorer", async () => {
-    const key = one(R(), "random:index/randomBytes:RandomBytes").state.hex as string;
+    const key = dataKey().state.hex as string;
     const keyId = (await importMasterKey(key)).id;
     const secret = one(R(), "aws:secretsmanager/secret:Secret");
     // One secret per key: a rebuilt stack (a new key) never collides with the one kept before.
@@ -316,7 +319,7 @@ describe("prod: BackupWorker", () => {
 
 describe("prod: NeonPitr", () => {
   it("applies the restore window and snapshot schedule through the Neon API script", () => {
-    const cmd = one(R(), "command:local:Command");
+    const cmd = one(R().filter((r) => r.name.endsWith("-neon-settings")), "command:local:Command");
     expect(cmd.inputs.create).toMatch(/neonSettings\.ts" apply$/);
     expect(cmd.inputs.update).toBe(cmd.inputs.create);
     expect(cmd.inputs.delete).toMatch(/neonSettings\.ts" release$/);
@@ -352,7 +355,7 @@ describe("prod: outputs and secrets", () => {
       "secret-placeholder",
       ...ofType(R(), "aws:iam/accessKey:AccessKey").map((k) => k.state.secret as string),
       ...ofType(R(), "cloudflare:index/accountToken:AccountToken").map((t) => t.state.value as string),
-      one(R(), "random:index/randomBytes:RandomBytes").state.hex as string,
+      dataKey().state.hex as string,
     ];
     for (const r of R()) {
       const plain = plaintextStrings(r.inputs);

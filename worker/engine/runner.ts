@@ -332,6 +332,12 @@ export class BackupRunner {
     return (await this.readState(asset).catch(() => null))?.phase === "replicate";
   }
 
+  /** The job of `asset` that is running, if any (the trigger routes report it by its id). */
+  async activeJob(asset: AssetRef): Promise<Pick<JobState, "backupId" | "tier" | "phase" | "step" | "updatedAt"> | null> {
+    const s = await this.readState(asset);
+    return s ? { backupId: s.backupId, tier: s.tier, phase: s.phase, step: s.step, updatedAt: s.updatedAt } : null;
+  }
+
   /** Drops the job state of a failed backup so the next run starts clean. */
   async discard(asset: AssetRef): Promise<void> {
     await this.storage.delete(stateKey(asset)).catch(() => undefined);

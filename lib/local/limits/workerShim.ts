@@ -21,11 +21,12 @@ type Env = ShimBindings & Record<string, unknown>;
 interface Handlers {
   scheduled(controller: unknown, env: unknown, ctx: unknown): Promise<void>;
   queue(batch: unknown, env: unknown, ctx: unknown): Promise<void>;
+  fetch(request: Request, env: unknown, ctx: unknown): Promise<Response>;
 }
 
 const handlers = worker as Handlers;
 
-function run(kind: "scheduled" | "queue", env: Env, fn: (e: Record<string, unknown>) => Promise<void>): Promise<void> {
+function run<T>(kind: "scheduled" | "queue" | "fetch", env: Env, fn: (e: Record<string, unknown>) => Promise<T>): Promise<T> {
   const { LOCAL_LIMITS, LIMITS_REPORT, ...production } = env;
   return runInvocation(kind, production, {
     limits: LOCAL_LIMITS.limits,
@@ -40,5 +41,9 @@ export default {
   },
   queue(batch: unknown, env: Env, ctx: unknown): Promise<void> {
     return run("queue", env, (e) => handlers.queue(batch, e, ctx));
+  },
+  /** The signed backup-now routes: each request one invocation, charged like the others. */
+  fetch(request: Request, env: Env, ctx: unknown): Promise<Response> {
+    return run("fetch", env, (e) => handlers.fetch(request, e, ctx));
   },
 };
