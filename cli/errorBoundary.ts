@@ -25,6 +25,7 @@ const FAILURE_ERRORS = new Set([
   "StorageError",
   "NeonOperationError",
   "PostgresBackupError",
+  "TriggerError",
   "PostgresRestoreError",
   "D1RestoreError",
   "StateSealError",

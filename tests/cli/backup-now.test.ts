@@ -102,7 +102,8 @@ describe("backup now: bad input starts nothing", () => {
     const r = await drposture(["backup", "now", "--asset", "d1/app-db", "--json"], { env: { ...env, DRPOSTURE_TRIGGER_KEY: "d4".repeat(32) } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("the Worker refused the signature (401): check DRPOSTURE_TRIGGER_KEY against `pulumi stack output backupTriggerKey --show-secrets`, and this machine's clock");
-    expect(JSON.parse(r.stdout).error.message).toContain("refused the signature (401)");
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: "TriggerError", message: expect.stringContaining("refused the signature (401)") });
+    expect(r.stderr).not.toContain("unexpected error");
     expect(await stateKeys()).toEqual([]);
   });
 });
