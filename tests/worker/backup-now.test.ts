@@ -17,7 +17,7 @@ import { importTriggerKey, MAX_BODY_BYTES, signedHeaders } from "../../lib/trigg
 import { runQueue } from "../../worker/handlers";
 import worker from "../../worker/index";
 import type { Env, StepMessage } from "../../worker/env";
-import { invocation, manifestKeys, master, r2, testEnv } from "./helpers";
+import { invocation, manifestKeys, master, r2, testEnv, until } from "./helpers";
 import { seedAppDb, seedSessions } from "./seeds";
 
 const TRIGGER_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
@@ -49,16 +49,6 @@ async function call(e: Env, request: Request): Promise<{ status: number; body: a
   const stats: InvocationStats[] = [];
   const res = await invocation(e, "fetch", (limited) => worker.fetch(request, limited as never), stats);
   return { status: res.status, body: await res.json(), stats: stats[0] as InvocationStats };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Waits until the backup is committed and copied to S3 (its job gone), so nothing of it runs on into the next test. */

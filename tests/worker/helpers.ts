@@ -150,3 +150,14 @@ export async function clearBucket(bucket: R2Bucket): Promise<void> {
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
 }
+
+/** Polls `probe` every 200 ms until it returns a value (the queue consumer runs on its own). */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

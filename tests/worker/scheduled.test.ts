@@ -10,18 +10,8 @@ import { inject } from "vitest";
 import { chooseTier, objectExists } from "../../lib/backup/catalog";
 import { verifyManifest } from "../../lib/format/manifest";
 import worker from "../../worker/index";
-import { backupNow, latest, linesOf, manifestKeys, master, r2, s3, testEnv } from "./helpers";
+import { backupNow, latest, linesOf, manifestKeys, master, r2, s3, testEnv, until } from "./helpers";
 import { seedSessions } from "./seeds";
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function received(): Promise<Array<{ path: string; body: any }>> {
   return (await fetch(`${inject("alertReceiver")}/received`)).json();

@@ -4,6 +4,7 @@
  * touches storage, and a refusal says only "unauthorized": which part failed (key, signature,
  * clock) would help an attacker more than it helps an operator, whose CLI lists the causes.
  */
+import { concatBytes } from "../../lib/format/bytes";
 import { importTriggerKey, isTriggerKey, MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER, timestampFresh, verifyRequest } from "../../lib/trigger/signature";
 import { refuse } from "./responses";
 
@@ -31,13 +32,7 @@ async function cappedBody(request: Request, cap: number): Promise<Uint8Array | n
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** The authenticated request, or the refusal to answer with (413 too large, 401 otherwise). */
