@@ -5,7 +5,7 @@
  * `bash -eu` (runbook-shell.test.ts) is gone. Each block run in an interactive bash must make
  * exactly the calls the same block makes under `bash -eu`: with any one placeholder unset,
  * nothing after its check runs; with a validation that fails, the in-place restore after it
- * does not run.
+ * does not run. The same in an interactive zsh, where `#` is not a comment by default.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drposture } from "../helpers/cli";
 
 const STUBS = ["drposture", "pulumi", "npx", "jq", "aws", "psql", "gh", "git", "npm"];
+// Installed by `npm test`'s setup (scripts/setup.mjs), as shellcheck is.
+const HAS_ZSH = spawnSync("zsh", ["--version"]).status === 0;
+type Shell = "bash -eu" | "bash -i" | "zsh -i";
 
 let dir: string;
 let markdown: string;
@@ -34,7 +37,7 @@ const placeholders = (block: string): string[] => [...new Set([...block.matchAll
 let runs = 0;
 /** Runs a block with stubs first on PATH (drposture fails on --validate-only when `failValidation`);
  * `interactive`: fed to an interactive bash on its standard input, as a paste is. Returns the calls. */
-function run(block: string, vars: Record<string, string>, o: { interactive: boolean; failValidation?: boolean }): string[] {
+function run(block: string, vars: Record<string, string>, o: { shell: Shell; failValidation?: boolean }): string[] {
   const tag = String(runs++);
   const bin = path.join(dir, `bin-${tag}`);
   const work = path.join(dir, `work-${tag}`);
@@ -49,9 +52,12 @@ function run(block: string, vars: Record<string, string>, o: { interactive: bool
     chmodSync(path.join(bin, s), 0o755);
   }
   const env = { PATH: `${bin}:/usr/bin:/bin`, STUB_LOG: log, HOME: work, ...vars };
-  const r = o.interactive
-    ? spawnSync("bash", ["--norc", "--noprofile", "-i"], { cwd: work, encoding: "utf8", env, input: `${block}\n` })
-    : spawnSync("bash", ["-eu", "-c", block], { cwd: work, encoding: "utf8", env });
+  const r =
+    o.shell === "bash -eu"
+      ? spawnSync("bash", ["-eu", "-c", block], { cwd: work, encoding: "utf8", env })
+      : o.shell === "bash -i"
+        ? spawnSync("bash", ["--norc", "--noprofile", "-i"], { cwd: work, encoding: "utf8", env, input: `${block}\n` })
+        : spawnSync("zsh", ["-f", "-i"], { cwd: work, encoding: "utf8", env, input: `${block}\n` });
   expect(r.error).toBeUndefined();
   expect(existsSync(path.join(work, "PWNED"))).toBe(false);
   // Sorted: both ends of a pipe run at once, so their order in the log is not fixed.
@@ -62,7 +68,17 @@ describe("runbook blocks pasted into an interactive shell", () => {
   it("with every placeholder set, a paste makes the same calls as bash -eu", () => {
     for (const block of shBlocks(markdown)) {
       const vars = Object.fromEntries(placeholders(block).map((v) => [v, `value-of-${v}`]));
-      expect(run(block, vars, { interactive: true }), block).toEqual(run(block, vars, { interactive: false }));
+      expect(run(block, vars, { shell: "bash -i" }), block).toEqual(run(block, vars, { shell: "bash -eu" }));
+    }
+  });
+
+  it.skipIf(!HAS_ZSH)("pasted into an interactive zsh (macOS's shell, comments off): the same calls, set or unset", () => {
+    for (const block of shBlocks(markdown)) {
+      const names = placeholders(block);
+      for (const missing of [null, ...names]) {
+        const vars = Object.fromEntries(names.filter((v) => v !== missing).map((v) => [v, `value-of-${v}`]));
+        expect(run(block, vars, { shell: "zsh -i" }), `${missing ?? "nothing"} unset:\n${block}`).toEqual(run(block, vars, { shell: "bash -eu" }));
+      }
     }
   });
 
@@ -72,8 +88,8 @@ describe("runbook blocks pasted into an interactive shell", () => {
       const names = placeholders(block);
       for (const missing of names) {
         const vars = Object.fromEntries(names.filter((v) => v !== missing).map((v) => [v, `value-of-${v}`]));
-        const pasted = run(block, vars, { interactive: true });
-        expect(pasted, `${missing} unset:\n${block}`).toEqual(run(block, vars, { interactive: false }));
+        const pasted = run(block, vars, { shell: "bash -i" });
+        expect(pasted, `${missing} unset:\n${block}`).toEqual(run(block, vars, { shell: "bash -eu" }));
         checked++;
       }
     }
@@ -83,7 +99,7 @@ describe("runbook blocks pasted into an interactive shell", () => {
   it("a failed --validate-only stops the paste before the in-place Neon restore", () => {
     const block = shBlocks(markdown).find((b) => b.includes("--validate-only")) as string;
     const vars = Object.fromEntries(placeholders(block).map((v) => [v, `value-of-${v}`]));
-    const pasted = run(block, vars, { interactive: true, failValidation: true });
+    const pasted = run(block, vars, { shell: "bash -i", failValidation: true });
     expect(pasted.filter((c) => c.startsWith("drposture restore neon"))).toEqual([expect.stringContaining("--validate-only")]);
   });
 });
