@@ -7,6 +7,7 @@
 import { env, reset } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
 import { latestPointerKey } from "../../lib/backup/catalog";
+import { signManifest, type Manifest } from "../../lib/format/manifest";
 import { SEALED_STATE_FORMAT } from "../../lib/format/sealedState";
 import { destinations } from "../../worker/engine/destinations";
 import { BackupRunner, findAsset } from "../../worker/engine/runner";
@@ -14,7 +15,7 @@ import type { Env, StepMessage } from "../../worker/env";
 import { runWatchdog, type Finding } from "../../worker/watchdog";
 import type { BackupStorage } from "../../lib/storage/types";
 import { backupNow, drain, invocation, latest, master, r2, testEnv } from "./helpers";
-import { seedSessions } from "./seeds";
+import { seedAppDb, seedSessions } from "./seeds";
 
 const SESSIONS = { kind: "kv", name: "sessions" } as const;
 const pointerKey = latestPointerKey(SESSIONS);
@@ -122,5 +123,25 @@ describe("backup health baselines under attack through the R2 token", () => {
     expect(await drain(e, [step], runnerIn)).toContain("committed");
     expect((await latest(e, "kv/sessions")).manifest.health?.history.map((s) => s.items)).toEqual([200]);
     expect((await healthAlerts(e, at("2026-11-20T08:20:00Z"))).map((f) => f.error)).toContainEqual(expect.stringMatching(/holds 20 keys, down 90% from 200/));
+  });
+
+  it("the first backup after the upgrade is compared with the last one written without health figures (its signed counts)", async () => {
+    const e = testEnv({ limits: { opsPerStep: 1000 } });
+    await seedAppDb(env.D1_APP_DB, 100);
+    await backupNow(e, "d1/app-db", { now: () => at("2026-11-20T02:00:00Z") });
+    // That backup as the Worker before health baselines wrote it: the same, signed, no `health`.
+    const { manifest, key } = await latest(e, "d1/app-db");
+    const { mac: _mac, health, ...rest } = manifest;
+    const legacy: Manifest = await signManifest(await master(), rest);
+    await env.BACKUP_R2.put(key, JSON.stringify(legacy, null, 2));
+    await env.D1_APP_DB.prepare("DELETE FROM sessions").run();
+    await env.D1_APP_DB.prepare("DELETE FROM users").run();
+    await env.D1_APP_DB.prepare("DELETE FROM audit").run();
+    await backupNow(e, "d1/app-db", { now: () => at("2026-11-20T03:00:00Z") });
+
+    const now = (await latest(e, "d1/app-db")).manifest;
+    expect(now.health?.history).toEqual([{ backupId: manifest.backupId, mode: "logical", durationSeconds: health?.durationSeconds, items: health?.items, bytes: health?.bytes }]);
+    const alerts = await healthAlerts(e, at("2026-11-20T03:05:00Z"));
+    expect(alerts.map((f) => f.error)).toContainEqual(expect.stringMatching(new RegExp(`holds ${now.health?.items} rows, down \\S+% from ${health?.items} in backup ${manifest.backupId}`)));
   });
 });
