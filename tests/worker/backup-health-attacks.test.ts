@@ -144,4 +144,29 @@ describe("backup health baselines under attack through the R2 token", () => {
     const alerts = await healthAlerts(e, at("2026-11-20T03:05:00Z"));
     expect(alerts.map((f) => f.error)).toContainEqual(expect.stringMatching(new RegExp(`holds ${now.health?.items} rows, down \\S+% from ${health?.items} in backup ${manifest.backupId}`)));
   });
+
+  it("an unsigned manifest planted with a newer backup id, and another asset's manifest copied in, are reported and skipped: the baseline and the alert stand", async () => {
+    const e = testEnv({ limits: { opsPerStep: 1000 } });
+    await seedSessions(env.KV_SESSIONS, 200);
+    await backupNow(e, "kv/sessions", { now: () => at("2026-11-20T08:00:00Z") });
+    const real = (await latest(e, "kv/sessions")).manifest;
+    // Claims a tiny namespace, so the real shrink would look like growth against it.
+    const planted = `daily/kv/sessions/20991231T000000000Z-deadbeef/manifest.json`;
+    await env.BACKUP_R2.put(planted, JSON.stringify({ ...real, backupId: "20991231T000000000Z-deadbeef", health: { ...real.health, items: 1 }, mac: "AAAA" }));
+    await seedAppDb(env.D1_APP_DB, 10);
+    await backupNow(e, "d1/app-db", { now: () => at("2026-11-20T08:01:00Z") });
+    const d1 = await latest(e, "d1/app-db");
+    const copied = d1.key.replace(/^(\w+)\/d1\/app-db\/[^/]+\//, "$1/kv/sessions/20991230T000000000Z-0000beef/");
+    await env.BACKUP_R2.put(copied, JSON.stringify(d1.manifest));
+    await emptyTo(20);
+    await backupNow(e, "kv/sessions", { now: () => at("2026-11-20T08:15:00Z") });
+
+    expect((await latest(e, "kv/sessions")).manifest.health?.history.map((s) => s.items)).toEqual([200]);
+    const findings = await invocation(e, "scheduled", async (limited) => runWatchdog(limited.BACKUP_PLAN, destinations(limited), await master(), { now: at("2026-11-20T08:20:00Z"), sample: "none" }));
+    const mine = findings.filter((f) => f.asset === "kv/sessions");
+    expect(mine.filter((f) => f.kind === "verification-failed").map((f) => f.error)).toEqual(
+      expect.arrayContaining([expect.stringContaining(planted), expect.stringContaining(copied)]),
+    );
+    expect(mine.filter((f) => f.kind === "backup-shrank").map((f) => f.error)).toContainEqual(expect.stringMatching(/holds 20 keys, down 90% from 200/));
+  });
 });
