@@ -44,11 +44,13 @@ function onPath(bin) {
   return (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(path.join(dir, bin)));
 }
 
-/** Debian packages the tests run for real: PostgreSQL; shellcheck for the runbook's sh blocks. */
+/** Debian packages the tests run for real: PostgreSQL; shellcheck and zsh for the runbook's sh
+ * blocks (linted, and pasted into an interactive zsh as on macOS). */
 function debianPackages() {
   const missing = [];
   if (!findPgBin()) missing.push("postgresql", "postgresql-client");
   if (!onPath("shellcheck")) missing.push("shellcheck");
+  if (!onPath("zsh")) missing.push("zsh");
   if (!missing.length) return;
   if (process.getuid?.() !== 0) {
     log(`missing Debian packages; install them: sudo apt-get install -y ${missing.join(" ")}`);

@@ -10,11 +10,23 @@ import { loadStackPosture } from "./posture";
 
 type Format = "markdown" | "html";
 
+/** The nearest existing ancestor of `dir` (itself included) when it is not a directory. */
+function fileInTheWay(dir: string): string | null {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(d)) return statSync(d).isDirectory() ? null : d;
+    if (path.dirname(d) === d) return null;
+  }
+}
+
 /** --out must name a file in an existing directory: checked before the stack is read. */
 function assertWritableTarget(out: string): void {
-  const dir = path.dirname(path.resolve(out));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`--out ${out}: directory ${dir} does not exist (create it first)`, EXIT.usage);
+  if (!out) throw new CliError("--out: is empty; name a file, e.g. runbook.md", EXIT.usage);
   if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(`--out ${out}: is a directory; name a file, e.g. ${path.join(out, "runbook.md")}`, EXIT.usage);
+  if (/[\\/]$/.test(out)) throw new CliError(`--out ${out}: names a directory; name a file, e.g. ${path.join(out, "runbook.md")}`, EXIT.usage);
+  const dir = path.dirname(path.resolve(out));
+  const file = fileInTheWay(dir);
+  if (file) throw new CliError(`--out ${out}: ${file} is a file, not a directory`, EXIT.usage);
+  if (!existsSync(dir)) throw new CliError(`--out ${out}: directory ${dir} does not exist (create it first)`, EXIT.usage);
 }
 
 /** --scenario must be one of the runbook's slugs: checked before the stack is read. */
@@ -38,7 +50,7 @@ export function registerRunbook(program: Command): void {
     .addOption(new Option("--format <format>", "markdown, or html (a standalone page)").choices(["markdown", "html"]))
     .action(async (o: { stack: string; cwd: string; out?: string; scenario?: string; format?: Format }) => {
       if (o.scenario !== undefined) assertScenario(o.scenario);
-      if (o.out) assertWritableTarget(o.out);
+      if (o.out !== undefined) assertWritableTarget(o.out);
       const { generateRunbook } = require("../../lib/runbook/runbook") as typeof import("../../lib/runbook/runbook");
       const posture = loadStackPosture(o.cwd, o.stack);
       const markdown = generateRunbook(posture, new Date(), o.scenario);
@@ -47,7 +59,7 @@ export function registerRunbook(program: Command): void {
         const { runbookHtml } = require("../../lib/runbook/html") as typeof import("../../lib/runbook/html");
         text = await runbookHtml(markdown, `Disaster-recovery runbook: ${posture.stack}${o.scenario ? ` (${o.scenario})` : ""}`);
       }
-      if (o.out) writeFileSync(o.out, text);
+      if (o.out !== undefined) writeFileSync(o.out, text);
       else process.stdout.write(text);
     });
 }

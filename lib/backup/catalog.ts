@@ -99,13 +99,15 @@ export async function objectExists(storage: BackupStorage, key: string): Promise
   return null;
 }
 
-/** Every committed backup of an asset (those with a manifest), oldest first. */
-export async function listBackups(storage: BackupStorage, a: AssetRef, tiers: readonly Tier[] = TIERS): Promise<ManifestRef[]> {
+/** Every committed backup of an asset (those with a manifest), oldest first; with `after`, only
+ * those with a newer backup id (listed from there on, where the storage can). */
+export async function listBackups(storage: BackupStorage, a: AssetRef, tiers: readonly Tier[] = TIERS, after?: string): Promise<ManifestRef[]> {
   const out: ManifestRef[] = [];
   for (const tier of tiers) {
-    for await (const o of storage.list(assetPrefix(tier, a))) {
+    // "~" sorts after every file name of a backup: the listing starts past `after`'s own objects.
+    for await (const o of storage.list(assetPrefix(tier, a), after ? { startAfter: `${assetPrefix(tier, a)}${after}/~` } : {})) {
       const p = parseObjectKey(o.key);
-      if (p && p.file === MANIFEST_NAME) out.push({ backupId: p.backupId, tier: p.tier, key: o.key });
+      if (p && p.file === MANIFEST_NAME && (!after || p.backupId > after)) out.push({ backupId: p.backupId, tier: p.tier, key: o.key });
     }
   }
   return out.sort((x, y) => (x.backupId < y.backupId ? -1 : 1));
@@ -130,9 +132,12 @@ export async function readVerifiedManifest(storage: BackupStorage, master: Maste
 }
 
 /**
- * Newest committed backup. The sealed pointer saves a listing when its manifest exists, verifies
- * and sits where it belongs; otherwise the listing decides, newest first, skipping any manifest
- * that fails verification (each such failure is reported in `rejected`).
+ * Newest committed backup. The sealed pointer saves most of a listing when its manifest exists,
+ * verifies and sits where it belongs; otherwise the listing decides, newest first, skipping any
+ * manifest that fails verification (each such failure is reported in `rejected`). A sealed
+ * pointer can be replayed by whoever holds the bucket's token, so the backups listed after the
+ * one it names are still looked at: an older pointer put back cannot hide the newest backup
+ * from the watchdog nor make an older one the health baseline of the next.
  */
 export type FoundLatest = { manifest: Manifest; key: string; rejected: string[] } | { manifest: null; key: null; rejected: string[] };
 
@@ -150,15 +155,13 @@ export async function findLatest(storage: BackupStorage, master: MasterKey, a: A
       return null;
     }
   };
-  if (read.pointer) {
-    const m = await trusted(read.pointer.latest.key);
-    if (m) return { manifest: m, key: read.pointer.latest.key, rejected: [...problems] };
-  }
-  const all = await listBackups(storage, a);
+  const pointed = read.pointer ? await trusted(read.pointer.latest.key) : null;
+  const all = await listBackups(storage, a, TIERS, pointed?.backupId);
   for (const ref of all.reverse()) {
     const m = await trusted(ref.key);
     if (m) return { manifest: m, key: ref.key, rejected: [...problems] };
   }
+  if (pointed && read.pointer) return { manifest: pointed, key: read.pointer.latest.key, rejected: [...problems] };
   return problems.size ? { manifest: null, key: null, rejected: [...problems] } : null;
 }
 

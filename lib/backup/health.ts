@@ -53,15 +53,24 @@ export function measuredSize(m: Pick<Manifest, "asset" | "mode" | "counts" | "ar
   }
 }
 
+const durationOf = (m: Pick<Manifest, "createdAt" | "completedAt">) => Math.round(Math.max(0, (Date.parse(m.completedAt) - Date.parse(m.createdAt)) / 1000) * 1000) / 1000;
+
 export function sampleOf(m: Manifest): HealthSample | null {
   if (!m.health) return null;
   return { backupId: m.backupId, mode: m.mode, durationSeconds: m.health.durationSeconds, items: m.health.items, bytes: m.health.bytes };
 }
 
+/** A manifest's figures, from its own signed counts when it was written before `health` existed
+ * (the first backup after the upgrade then has a baseline, not none). */
+function figuresOf(m: Manifest): HealthSample {
+  const { items, bytes } = measuredSize(m);
+  return sampleOf(m) ?? { backupId: m.backupId, mode: m.mode, durationSeconds: durationOf(m), items, bytes };
+}
+
 /** The health record of a backup about to be committed, its baseline from the previous one. */
 export function healthFor(m: Omit<Manifest, "mac" | "health">, previous: Manifest | null): BackupHealth {
-  const durationSeconds = Math.max(0, (Date.parse(m.completedAt) - Date.parse(m.createdAt)) / 1000);
-  const before = previous?.health ? [...previous.health.history, sampleOf(previous) as HealthSample] : [];
+  const durationSeconds = durationOf(m);
+  const before = previous ? [...(previous.health?.history ?? []), figuresOf(previous)] : [];
   // Keep the newest BASELINE_BACKUPS of each mode: a KV asset has one full a day among many
   // differentials, and each is compared with its own kind.
   const kept: HealthSample[] = [];
@@ -72,7 +81,7 @@ export function healthFor(m: Omit<Manifest, "mac" | "health">, previous: Manifes
     perMode.set(s.mode, n + 1);
     kept.unshift(s);
   }
-  return { durationSeconds: Math.round(durationSeconds * 1000) / 1000, ...measuredSize(m), history: kept };
+  return { durationSeconds, ...measuredSize(m), history: kept };
 }
 
 export function median(values: readonly number[]): number {

@@ -137,7 +137,14 @@ export async function verifyManifest(master: MasterKey, manifest: Manifest, labe
   } catch {
     throw new ManifestError(`${label}: MAC is not base64 (the manifest was altered)`, "altered");
   }
-  const ok = await crypto.subtle.verify("HMAC", master.macKey, macBytes, textEncoder.encode(canonicalJson(rest)) as Uint8Array<ArrayBuffer>);
+  let canonical: string;
+  try {
+    canonical = canonicalJson(rest);
+  } catch (err) {
+    // Nested deeper than the stack (planted): one more bad manifest, not a crash of the reader.
+    throw new ManifestError(`${label}: cannot be checked (${(err as Error).message}; the manifest was altered)`, "altered");
+  }
+  const ok = await crypto.subtle.verify("HMAC", master.macKey, macBytes, textEncoder.encode(canonical) as Uint8Array<ArrayBuffer>);
   if (!ok) throw new ManifestError(`${label}: MAC does not match (the manifest was altered)`, "altered");
   if (key !== undefined) {
     // Signed fields only: where the manifest's own tier, asset and backup id say it lives.

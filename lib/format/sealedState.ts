@@ -50,7 +50,15 @@ export async function openState<T>(master: MasterKey, purpose: string, text: str
   } catch {
     throw new StateSealError(`${label} has a malformed seal`);
   }
-  const ok = await crypto.subtle.verify("HMAC", master.stateKey, macBytes, textEncoder.encode(canonicalJson(body)));
+  let canonical: string;
+  try {
+    canonical = canonicalJson(body);
+  } catch (err) {
+    // A value nested deeper than the stack (planted): refused like any other bad seal, so a
+    // reader that ignores bad seals is not made to fail instead.
+    throw new StateSealError(`${label} cannot be checked (${(err as Error).message})`);
+  }
+  const ok = await crypto.subtle.verify("HMAC", master.stateKey, macBytes, textEncoder.encode(canonical));
   if (!ok) throw new StateSealError(`${label}: seal does not verify (altered)`);
   return env.value;
 }

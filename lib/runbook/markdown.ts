@@ -5,8 +5,23 @@
  * HTML. Shell blocks never contain free text (they take ids and names that `shq` quotes).
  */
 
-/** A fenced block of shell lines; the tests run each through bash -n and shellcheck. */
-export const sh = (lines: string | readonly string[]): string => ["```sh", ...(typeof lines === "string" ? [lines] : lines), "```"].join("\n");
+/**
+ * A fenced block of shell lines; the tests run each through bash -n and shellcheck. A block of
+ * several lines is one subshell with errexit: pasted into an interactive terminal, a failed
+ * `: "${VAR:?...}"` check or command would otherwise only print an error and the lines after it
+ * would run anyway (with the value empty, after a failed --validate-only). The subshell stops
+ * there, and what the block exports (keys, tokens) ends with it. Interactive zsh (macOS's
+ * shell) reads `#` as a command unless interactive_comments is set, which errexit would stop
+ * at: a block with comment lines turns it on first (bash has no setopt; the error is hidden).
+ */
+export const sh = (lines: string | readonly string[]): string => {
+  const body = (typeof lines === "string" ? [lines] : lines).join("\n").split("\n");
+  if (body.length === 1) return ["```sh", ...body, "```"].join("\n");
+  const zshComments = body.some((l) => /^\s*#/.test(l)) ? [ZSH_COMMENTS] : [];
+  return ["```sh", ...zshComments, "(", "set -eu", ...body, ")", "```"].join("\n");
+};
+
+export const ZSH_COMMENTS = "setopt interactive_comments 2>/dev/null || true";
 
 /** 90 -> "90 min", 120 -> "2 h", 1440 -> "1 d". */
 export const mins = (m: number): string => (m % 1440 === 0 && m > 0 ? `${m / 1440} d` : m % 60 === 0 && m > 0 ? `${m / 60} h` : `${m} min`);

@@ -32,6 +32,33 @@ describe("runbook --out", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it("under a path whose directory part is a file: one line saying so (not 'does not exist'), exit 2, the file untouched", async () => {
+    const file = path.join(dir, "notes.txt");
+    writeFileSync(file, "keep me");
+    const out = path.join(file, "runbook.md");
+    const r = await drposture(["runbook", "--stack", "prod", "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`drposture: --out ${out}: ${file} is a file, not a directory\n`);
+    expect(r.stdout).toBe("");
+    expect(readFileSync(file, "utf8")).toBe("keep me");
+    rmSync(file);
+  });
+
+  it("a name ending in a slash (a directory that does not exist): one line about --out, exit 2, nothing created", async () => {
+    const out = `${path.join(dir, "newdir")}/`;
+    const r = await drposture(["runbook", "--stack", "prod", "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`drposture: --out ${out}: names a directory; name a file, e.g. ${path.join(out, "runbook.md")}\n`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("an empty --out is refused (exit 2), not taken as 'no --out'", async () => {
+    const r = await drposture(["runbook", "--stack", "prod", "--out", ""]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`drposture: --out: is empty; name a file, e.g. runbook.md\n`);
+    expect(r.stdout).toBe("");
+  });
+
   it("into an existing directory: the runbook, exit 0", async () => {
     const out = path.join(dir, "runbook.md");
     const r = await drposture(["runbook", "--stack", "prod", "--out", out]);

@@ -257,9 +257,10 @@ export class BackupRunner {
       details: done.details,
       producer: { name: WORKER_NAME, version: this.env.WORKER_VERSION ?? "dev" },
     };
-    // The baseline comes from the newest committed backup that verifies (a listing if the
-    // pointer is gone), so deleting the pointer cannot reset it.
-    const previous = await findLatest(this.storage, master, asset).then((f) => f?.manifest ?? null, () => null);
+    // The baseline comes from the newest committed backup that verifies (the listing decides
+    // past the pointer), so deleting or replaying the pointer cannot reset it. A failure to
+    // read it fails the step (the queue retries it) rather than committing without a baseline.
+    const previous = (await findLatest(this.storage, master, asset))?.manifest ?? null;
     const manifest = await signManifest(master, { ...unsigned, health: healthFor(unsigned, previous) });
     const key = manifestKey(state.tier, asset, state.backupId);
     // The commit point: until this put succeeds, nothing of this backup is a backup.
