@@ -23,6 +23,14 @@ export const sh = (lines: string | readonly string[]): string => {
 
 export const ZSH_COMMENTS = "setopt interactive_comments 2>/dev/null || true";
 
+/** A block that sets variables in the operator's shell for the blocks after it (credentials):
+ * not a subshell, or they would end with it. Only assignments and exports belong here; a
+ * command that fails in one leaves a variable empty, which the command using it reports. */
+export const shEnv = (lines: readonly string[]): string => {
+  if (lines.some((l) => !/^(export [A-Z_ ]+|[A-Z][A-Z0-9_]*=.*)$/.test(l))) throw new Error(`not an environment block: ${lines.join("; ")}`);
+  return ["```sh", ...lines, "```"].join("\n");
+};
+
 /** 90 -> "90 min", 120 -> "2 h", 1440 -> "1 d". */
 export const mins = (m: number): string => (m % 1440 === 0 && m > 0 ? `${m / 1440} d` : m % 60 === 0 && m > 0 ? `${m / 60} h` : `${m} min`);
 

@@ -1,7 +1,7 @@
 /** The runbook's header: title, targets in restore order, where everything is, first commands. */
 import { keyOptions, restorerLogin } from "./commands";
 import type { Ctx } from "./context";
-import { mdCode, mdText, mins, row, sh } from "./markdown";
+import { mdCode, mdText, mins, row, sh, shEnv } from "./markdown";
 import { shq } from "./shellQuote";
 
 export function overview(c: Ctx): string[] {
@@ -26,9 +26,11 @@ export function overview(c: Ctx): string[] {
     `- Identities: \`${n.writer}\` (backup Worker, put only), \`${n.verifier}\` (watchdog, read), \`${n.restorer}\` (restores, read + key escrow).`,
     `- Backup Worker: \`${n.worker}\`; alerts: SNS topic \`${n.alertTopic}\`${p.alerts.hasWebhook ? ` and the ${p.alerts.webhookFormat} webhook` : ""}.`,
     "",
-    "Before any restore, as the restorer:",
+    "Before any restore, set the restorer's credentials in your shell (every block below that reads the S3 copy or the key escrow uses them; each block runs in a subshell of this shell), then check what is there:",
     "",
-    sh([...restorerLogin(p), `drposture list --store ${n.s3} ${keyOptions(p, n)}`, `drposture verify --store ${n.s3} ${keyOptions(p, n)} --read-data 10`]),
+    shEnv(restorerLogin(p)),
+    "",
+    sh([`drposture list --store ${n.s3} ${keyOptions(p, n)}`, `drposture verify --store ${n.s3} ${keyOptions(p, n)} --read-data 10`]),
     "",
     "Every restore refuses to write into a target that holds data unless `--mode` says otherwise (`skip`, `overwrite`, `clear`); run it first with `--validate-only`.",
     "",

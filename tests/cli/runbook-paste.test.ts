@@ -103,3 +103,25 @@ describe("runbook blocks pasted into an interactive shell", () => {
     expect(pasted.filter((c) => c.startsWith("drposture restore neon"))).toEqual([expect.stringContaining("--validate-only")]);
   });
 });
+
+describe("the credentials block and the blocks after it, pasted into one terminal", () => {
+  it("every block that reads the S3 copy or the escrow sees the restorer's credentials set by the header's block (blocks are subshells of that shell)", () => {
+    const blocks = shBlocks(markdown);
+    const login = blocks.find((b) => b.startsWith("AWS_ACCESS_KEY_ID=$(pulumi stack output restorerAccessKeyId"));
+    expect(login, "the header sets the restorer's credentials in the operator's shell").toBeDefined();
+    expect(login).not.toMatch(/^\(/m);
+    const readers = blocks.filter((b) => b !== login && b.includes("--key-escrow") && !b.includes("restorerAccessKeyId"));
+    expect(readers.length).toBeGreaterThan(3);
+    const bin = mkdtempSync(path.join(dir, "creds-"));
+    const log = path.join(bin, "calls.log");
+    writeFileSync(path.join(bin, "drposture"), `#!/bin/bash\nprintf 'drposture key=%s %s\\n' "\${AWS_ACCESS_KEY_ID:-}" "$1" >> "$STUB_LOG"\nexit 0\n`);
+    for (const s of STUBS.filter((x) => x !== "drposture")) writeFileSync(path.join(bin, s), `#!/bin/bash\n[ "$1 $2" = "stack output" ] && echo "output-of-$3"\nexit 0\n`);
+    for (const s of STUBS) chmodSync(path.join(bin, s), 0o755);
+    const vars = Object.fromEntries(readers.flatMap(placeholders).map((v) => [v, `value-of-${v}`]));
+    const r = spawnSync("bash", ["--norc", "--noprofile", "-i"], { cwd: bin, encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin`, STUB_LOG: log, HOME: bin, ...vars }, input: `${[login, ...readers].join("\n")}\n` });
+    expect(r.error).toBeUndefined();
+    const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    expect(calls.length).toBeGreaterThan(readers.length);
+    for (const c of calls) expect(c).toMatch(/^drposture key=output-of-restorerAccessKeyId /);
+  });
+});
