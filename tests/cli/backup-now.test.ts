@@ -136,15 +136,18 @@ describe("backup now: against the Worker", () => {
   });
 
   it("--timeout: stops waiting (exit 1) and says the backup continues, which it does", async () => {
-    const before = await manifests("kv/sessions");
-    const r = await drposture(["backup", "now", "--asset", "kv/sessions", "--timeout", "0.01"], { env });
+    // The 1,000-key namespace: dozens of queue steps, seconds of work, never done in 0.6 s (the
+    // 300-key one committed inside the timeout once in CI, and a backup that commits in time is
+    // reported as committed).
+    const before = await manifests("kv/feature-flags");
+    const r = await drposture(["backup", "now", "--asset", "kv/feature-flags", "--timeout", "0.01"], { env });
     expect(r.code).toBe(1);
-    const m = /drposture: backup (\S+) of kv\/sessions was not committed within 0.01 min \(--timeout\); it continues on Cloudflare: `drposture list` shows it once committed\n$/.exec(r.stderr);
+    const m = /drposture: backup (\S+) of kv\/feature-flags was not committed within 0.01 min \(--timeout\); it continues on Cloudflare: `drposture list` shows it once committed\n$/.exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     await idle();
-    const added = (await manifests("kv/sessions")).filter((k) => !before.includes(k));
+    const added = (await manifests("kv/feature-flags")).filter((k) => !before.includes(k));
     expect(added).toHaveLength(1);
-    expect(added[0]).toContain(`/kv/sessions/${m![1]}/`);
+    expect(added[0]).toContain(`/kv/feature-flags/${m![1]}/`);
   });
 
   it("--no-wait prints the id once the backup started", async () => {
@@ -175,17 +178,18 @@ describe("backup now: against the Worker", () => {
     afterEach(async () => run?.reap());
 
     it("exits 130 and says the backup keeps running, which it does", async () => {
-      const before = await manifests("kv/sessions");
-      run = startCli(["backup", "now", "--asset", "kv/sessions"], env);
+      // The 1,000-key namespace: still running when the SIGINT lands (see the --timeout test).
+      const before = await manifests("kv/feature-flags");
+      run = startCli(["backup", "now", "--asset", "kv/feature-flags"], env);
       await run.waitForStderr(/started on the Worker; waiting for its manifest/);
-      const id = /backup (\S+) of kv\/sessions started/.exec(run.stderr())![1];
+      const id = /backup (\S+) of kv\/feature-flags started/.exec(run.stderr())![1];
       run.child.kill("SIGINT");
       const exit = await run.exited;
       expect(exit.code).toBe(130);
-      expect(run.stderr()).toContain(`drposture: backup ${id} of kv/sessions keeps running on Cloudflare; stopping here does not stop it\n`);
+      expect(run.stderr()).toContain(`drposture: backup ${id} of kv/feature-flags keeps running on Cloudflare; stopping here does not stop it\n`);
       expect(run.stdout()).toBe("");
       await idle();
-      expect((await manifests("kv/sessions")).filter((k) => !before.includes(k))).toEqual([expect.stringContaining(`/kv/sessions/${id}/manifest.json`)]);
+      expect((await manifests("kv/feature-flags")).filter((k) => !before.includes(k))).toEqual([expect.stringContaining(`/kv/feature-flags/${id}/manifest.json`)]);
     });
   });
 });
