@@ -2,7 +2,8 @@
  * The watchdog's health check: the newest committed backup of an asset against the baseline
  * its manifest carries (lib/backup/health.ts). A finding is raised once per backup: a sealed
  * note under _state/health/ names the last backup alerted on, so a daily backup that shrank
- * is not reported again at every cron firing until the next one. The note is read only when
+ * is not reported again at every cron firing until the next one. The Worker writes the note only
+ * after the alerts were delivered (worker/index.ts). The note is read only when
  * there is something to report; a deleted or forged note means one more alert, never fewer.
  */
 import { assessHealth, DEFAULT_HEALTH_THRESHOLDS } from "../lib/backup/health";
@@ -22,14 +23,21 @@ interface HealthNote {
   readonly alerted: string;
 }
 
-export async function healthFindings(storage: BackupStorage, master: MasterKey, asset: PlanAsset, m: Manifest): Promise<Finding[]> {
+/**
+ * The findings to raise for `m`, once. With `afterDelivery`, the note that they were raised is
+ * queued there for the caller to write once the alerts are delivered (a failed delivery leaves no
+ * note, so the next run raises them again); without it, the note is written at once.
+ */
+export async function healthFindings(storage: BackupStorage, master: MasterKey, asset: PlanAsset, m: Manifest, afterDelivery?: Array<() => Promise<void>>): Promise<Finding[]> {
   const found = assessHealth(m, asset.health ?? DEFAULT_HEALTH_THRESHOLDS);
   if (!found.length) return [];
   const key = noteKey(asset);
   const text = await getText(storage, key);
   const note = text ? await openState<HealthNote>(master, purpose(asset), text, `${storage.label}/${key}`).catch(() => null) : null;
   if (note?.alerted === m.backupId) return [];
-  await storage.put(key, await sealState<HealthNote>(master, purpose(asset), { alerted: m.backupId }), { contentType: "application/json" });
+  const writeNote = async () => void (await storage.put(key, await sealState<HealthNote>(master, purpose(asset), { alerted: m.backupId }), { contentType: "application/json" }));
+  if (afterDelivery) afterDelivery.push(writeNote);
+  else await writeNote();
   return found.map((f) => ({
     kind: f.kind,
     // A source emptied (by a bug or an attacker) is data loss in the making; slowness is a warning.

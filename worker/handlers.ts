@@ -43,8 +43,9 @@ export async function failure(env: Env, a: PlanAsset, err: unknown): Promise<Ale
   });
 }
 
-/** `scheduledTime` (ms since the epoch, as Cloudflare passes it) picks whose restore test is due. */
-export async function runScheduled(env: Env, cron: string, now = new Date(), scheduledTime = now.getTime()): Promise<AlertEvent[]> {
+/** `scheduledTime` (ms since the epoch, as Cloudflare passes it) picks whose restore test is due;
+ * `afterDelivery` collects what to do once the returned alerts are delivered. */
+export async function runScheduled(env: Env, cron: string, now = new Date(), scheduledTime = now.getTime(), afterDelivery?: Array<() => Promise<void>>): Promise<AlertEvent[]> {
   const plan = env.BACKUP_PLAN;
   const runner = new BackupRunner(env);
   const alerts: AlertEvent[] = [];
@@ -68,7 +69,7 @@ export async function runScheduled(env: Env, cron: string, now = new Date(), sch
     }
   }
   const master = await importMasterKey(env.ENCRYPTION_KEY);
-  const findings = await runWatchdog(plan, destinations(env), master, { now, replicate: (m, key) => runner.scheduleReplication(m, key) });
+  const findings = await runWatchdog(plan, destinations(env), master, { now, replicate: (m, key) => runner.scheduleReplication(m, key), ...(afterDelivery ? { afterDelivery } : {}) });
   alerts.push(...findings.map((f) => event(env, f)));
   return alerts;
 }

@@ -14,7 +14,11 @@ const withPlan = (env: Env): Env => ({ ...env, BACKUP_PLAN: assemblePlan(env) })
 export default {
   async scheduled(controller: ScheduledController, env: Env): Promise<void> {
     const e = withPlan(env);
-    await sendAlerts(e, await runScheduled(e, controller.cron, new Date(), controller.scheduledTime));
+    // Notes that an alert was raised are written only once it is delivered: a failed delivery
+    // fails the invocation and the next run raises the alert again.
+    const afterDelivery: Array<() => Promise<void>> = [];
+    await sendAlerts(e, await runScheduled(e, controller.cron, new Date(), controller.scheduledTime, afterDelivery));
+    for (const settle of afterDelivery) await settle();
   },
   async fetch(request: Request, env: Env): Promise<Response> {
     return handleTrigger(request, withPlan(env));

@@ -26,6 +26,8 @@ export interface WatchdogOptions {
   readonly sampleMaxBytes?: number;
   /** Queues the copy of a committed backup to S3 (the runner's scheduleReplication). */
   readonly replicate?: (m: Manifest, key: string) => Promise<boolean>;
+  /** Bookkeeping to do once the findings' alerts are delivered (backupHealth.ts's notes). */
+  readonly afterDelivery?: Array<() => Promise<void>>;
 }
 
 const id = (a: PlanAsset) => `${a.kind}/${a.name}`;
@@ -54,7 +56,7 @@ async function checkAsset(plan: BackupPlan, asset: PlanAsset, dest: Destinations
   if (ageMin > asset.rpoMinutes + plan.alerts.staleGraceMinutes) {
     out.push({ kind: "backup-stale", severity: "critical", asset: id(asset), error: `newest backup is ${Math.round(ageMin)} min old; RPO is ${asset.rpoMinutes} min`, lastGoodBackup: last });
   }
-  out.push(...(await healthFindings(dest.r2, master, asset, m)));
+  out.push(...(await healthFindings(dest.r2, master, asset, m, o.afterDelivery)));
   try {
     if (sample) await verifyBackupData(dest.r2, master, m, o.sampleMaxBytes ?? 64 * 1024 * 1024);
   } catch (err) {

@@ -6,8 +6,9 @@
  * Thresholds are per asset (`healthAlerts`). The baseline lives in signed manifests, so deleting
  * the latest pointer or the watchdog's note cannot silence an alert.
  */
-import { env, reset } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { createScheduledController, env, reset } from "cloudflare:test";
+import { beforeEach, describe, expect, inject, it } from "vitest";
+import worker from "../../worker/index";
 import { latestPointerKey } from "../../lib/backup/catalog";
 import type { HealthThresholds } from "../../lib/backup/health";
 import type { BackupPlan } from "../../lib/backup/plan";
@@ -127,5 +128,31 @@ describe("backup health baselines", () => {
     // Deleting the note only repeats the alert.
     await env.BACKUP_R2.delete("_state/health/kv/sessions.json");
     expect(await healthAlerts(e, at("2026-11-20T08:25:00Z"))).toHaveLength(2);
+  });
+
+  it("through the Worker's cron handler: an alert whose delivery failed leaves no note, so the next run delivers it; once delivered it is not repeated", async () => {
+    const receiver = inject("alertReceiver");
+    const received = async () => ((await (await fetch(`${receiver}/received`)).json()) as Array<{ body: { kind: string; asset: string; error: string } }>).filter((a) => a.body.kind === "backup-shrank");
+    await fetch(`${receiver}/received`, { method: "DELETE" });
+    await seedSessions(env.KV_SESSIONS, 100);
+    const e = testEnv({ limits: { opsPerStep: 1000 } });
+    await backupNow(e, "kv/sessions", { now: () => at("2026-11-20T08:00:00Z") });
+    const { keys } = await env.KV_SESSIONS.list({ limit: 70 });
+    for (const k of keys) await env.KV_SESSIONS.delete(k.name);
+    await backupNow(e, "kv/sessions", { now: () => at("2026-11-20T08:15:00Z") });
+    // A cron that starts no backup: only the watchdog runs.
+    const fire = (over: Record<string, unknown> = {}) => worker.scheduled(createScheduledController({ cron: "59 23 31 12 *", scheduledTime: Date.now() }), { ...env, ...over } as never);
+    const note = () => env.BACKUP_R2.head("_state/health/kv/sessions.json");
+
+    await expect(fire({ ALERT_WEBHOOK_URL: "http://127.0.0.1:9/refused" })).rejects.toThrow(/alert delivery failed/);
+    expect(await note()).toBeNull();
+    expect(await received()).toEqual([]);
+
+    await fire();
+    expect((await received()).map((a) => a.body.error)).toEqual([expect.stringMatching(/holds 30 keys, down 70% from 100/)]);
+    expect(await note()).not.toBeNull();
+    await fire();
+    expect(await received()).toHaveLength(1);
+    await fetch(`${receiver}/received`, { method: "DELETE" });
   });
 });
