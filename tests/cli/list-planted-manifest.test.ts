@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeArtifact } from "../../lib/backup/artifacts";
 import { importMasterKey } from "../../lib/format/keys";
 import { manifestKey } from "../../lib/format/layout";
-import { MANIFEST_FORMAT, signManifest } from "../../lib/format/manifest";
 import { DirStorage } from "../../lib/storage/dirStorage";
+import { writeKvBackup } from "../helpers/kvManifest";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);
@@ -42,30 +41,8 @@ beforeAll(async () => {
   storeDir = path.join(base, "store");
   const store = new DirStorage(storeDir);
   const master = await importMasterKey(KEY);
-  const entry = await writeArtifact(store, master, { key: `daily/kv/orders/${REAL}/entries-00001-aaaaaa.drpenc`, name: "entries-00001", role: "kv-entries" }, async (out) => {
-    for (let k = 0; k < 10; k++) await out.line({ k: `key-${k}`, v: Buffer.from(`value ${k}`).toString("base64") });
-  });
   // A manifest from before health figures: no `health` field.
-  const m = await signManifest(master, {
-    format: MANIFEST_FORMAT,
-    backupId: REAL,
-    stack: "t",
-    asset: { ...asset, sourceId: "x" },
-    tier: "daily",
-    mode: "full",
-    createdAt: "2026-11-20T10:10:10.000Z",
-    sourcePointInTime: "2026-11-20T10:10:10.000Z",
-    completedAt: "2026-11-20T10:10:11.000Z",
-    expiresAt: "2026-11-27T10:10:10.000Z",
-    keyId: master.id,
-    encryption: { cipher: "AES-256-GCM", kdf: "HKDF-SHA256", chunkSize: 65536 },
-    artifacts: [entry],
-    counts: { keys: 10 },
-    dependsOn: [],
-    details: {},
-    producer: { name: "test", version: "1" },
-  });
-  await store.put(manifestKey("daily", asset, REAL), JSON.stringify(m));
+  const m = await writeKvBackup(store, master, asset.name, REAL, 10);
   // The planted one: every field checked before the MAC is right; `details` nests 200,000 deep.
   const depth = 200_000;
   const head = JSON.stringify({ ...m, backupId: PLANTED, mac: "AAAA" }).replace(/"details":\{\}/, `"details":${"[".repeat(depth)}${"]".repeat(depth)}`);

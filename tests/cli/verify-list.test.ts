@@ -9,11 +9,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeArtifact } from "../../lib/backup/artifacts";
 import { importMasterKey } from "../../lib/format/keys";
-import { manifestKey } from "../../lib/format/layout";
-import { MANIFEST_FORMAT, signManifest } from "../../lib/format/manifest";
 import { DirStorage } from "../../lib/storage/dirStorage";
+import { writeKvBackup } from "../helpers/kvManifest";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);
@@ -39,32 +37,8 @@ beforeAll(async () => {
   const store = new DirStorage(path.join(base, "store"));
   const master = await importMasterKey(KEY);
   for (const [i, name] of ["orders", "carts"].entries()) {
-    const asset = { kind: "kv" as const, name };
-    const backupId = `2026112${i}T101010000Z-0000000${i}`;
-    const entry = await writeArtifact(store, master, { key: `daily/kv/${name}/${backupId}/entries-00001-aaaaaa.drpenc`, name: "entries-00001", role: "kv-entries" }, async (out) => {
-      for (let k = 0; k < 5000; k++) await out.line({ k: `key-${k}`, v: Buffer.from(`value ${k}`).toString("base64") });
-    });
-    artifactKeys.push(entry.key);
-    const m = await signManifest(master, {
-      format: MANIFEST_FORMAT,
-      backupId,
-      stack: "t",
-      asset: { ...asset, sourceId: "x" },
-      tier: "daily",
-      mode: "full",
-      createdAt: "2026-11-20T10:10:10.000Z",
-      sourcePointInTime: "2026-11-20T10:10:10.000Z",
-      completedAt: "2026-11-20T10:10:11.000Z",
-      expiresAt: "2026-11-27T10:10:10.000Z",
-      keyId: master.id,
-      encryption: { cipher: "AES-256-GCM", kdf: "HKDF-SHA256", chunkSize: 65536 },
-      artifacts: [entry],
-      counts: { keys: 5000 },
-      dependsOn: [],
-      details: {},
-      producer: { name: "test", version: "1" },
-    });
-    await store.put(manifestKey("daily", asset, backupId), JSON.stringify(m));
+    const m = await writeKvBackup(store, master, name, `2026112${i}T101010000Z-0000000${i}`, 5000);
+    artifactKeys.push(...m.artifacts.map((a) => a.key));
   }
 });
 
