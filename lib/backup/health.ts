@@ -55,16 +55,11 @@ export function measuredSize(m: Pick<Manifest, "asset" | "mode" | "counts" | "ar
 
 const durationOf = (m: Pick<Manifest, "createdAt" | "completedAt">) => Math.round(Math.max(0, (Date.parse(m.completedAt) - Date.parse(m.createdAt)) / 1000) * 1000) / 1000;
 
-export function sampleOf(m: Manifest): HealthSample | null {
-  if (!m.health) return null;
-  return { backupId: m.backupId, mode: m.mode, durationSeconds: m.health.durationSeconds, items: m.health.items, bytes: m.health.bytes };
-}
-
 /** A manifest's figures, from its own signed counts when it was written before `health` existed
  * (the first backup after the upgrade then has a baseline, not none). */
 function figuresOf(m: Manifest): HealthSample {
-  const { items, bytes } = measuredSize(m);
-  return sampleOf(m) ?? { backupId: m.backupId, mode: m.mode, durationSeconds: durationOf(m), items, bytes };
+  const { durationSeconds, items, bytes } = m.health ?? { durationSeconds: durationOf(m), ...measuredSize(m) };
+  return { backupId: m.backupId, mode: m.mode, durationSeconds, items, bytes };
 }
 
 /** The health record of a backup about to be committed, its baseline from the previous one. */
