@@ -10,6 +10,7 @@ import type { KvEntryRecord, KvIndexLine } from "../../lib/backup/kvRecords";
 import { fromBase64 } from "../../lib/format/bytes";
 import type { InvocationStats } from "../../lib/local/limits/invocationBudget";
 import { BackupRunner, findAsset, type StepOutcome } from "../../worker/engine/runner";
+import { ADOPT_RETRY_SECONDS } from "../../worker/engine/tasks";
 import type { Env, StepMessage } from "../../worker/env";
 import { invocation, latest, linesOf, manifestKeys, r2, testEnv } from "./helpers";
 import { seedSessions } from "./seeds";
@@ -71,7 +72,7 @@ describe("KV fan-out", () => {
     const run = await backupOutOfOrder(e, stepsFirstTasksLastQueuedFirst);
     const waits = run.delivered.filter((d) => !d.msg.task && d.delaySeconds > 0);
     expect(waits.length).toBeGreaterThan(0);
-    for (const w of waits) expect(w.delaySeconds).toBeGreaterThanOrEqual(5);
+    for (const w of waits) expect(w.delaySeconds).toBe(ADOPT_RETRY_SECONDS);
     expect(run.delivered.filter((d) => d.msg.task).map((d) => d.msg.task?.n)).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(run.outcomes.filter((o) => o === "task")).toHaveLength(9);
     const manifest = await expectComplete(e, source);

@@ -26,6 +26,10 @@ export interface TaskRecord {
 /** Tasks adopted per adoption step: one read and three deletes each, inside the step budget. */
 export const adoptPerStep = (opsPerStep: number): number => Math.max(1, Math.floor((opsPerStep - 10) / 4));
 
+/** Seconds between adoption steps while a task is still running: short next to an RPO, long
+ * enough not to spin the queue (a task part takes seconds). */
+export const ADOPT_RETRY_SECONDS = 2;
+
 /** How long adoption waits for one task before the backup is declared failed. */
 export const TASK_WAIT_LIMIT_MINUTES = 30;
 
@@ -111,7 +115,7 @@ export async function adoptTasks(storage: BackupStorage, master: MasterKey, a: A
   }
   const progress: TaskProgress = { total: p.total, adopted, cleaned: p.adopted, ...(since ? { waitingSince: since } : {}) };
   // A straggler: look again soon, but not in a busy loop of queue steps.
-  return { progress, artifacts, counts, delaySeconds: waiting && adopted === p.adopted ? 5 : 0 };
+  return { progress, artifacts, counts, delaySeconds: waiting && adopted === p.adopted ? ADOPT_RETRY_SECONDS : 0 };
 }
 
 /** Whether the job still has tasks to adopt or _state/ objects to remove before its commit. */

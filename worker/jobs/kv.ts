@@ -21,6 +21,7 @@ import type { BackupJob, JobContext, TaskRun } from "../engine/job";
 import { KvPageWalk } from "./kvPage";
 import type { ListedKey } from "./kvValue";
 import { linesUpTo, START, type IndexPosition } from "./orderedIndex";
+import { kvPageKeys as pageKeys, KV_TASK_OVERHEAD_OPS as TASK_OVERHEAD_OPS } from "../../lib/backup/plan";
 
 interface Cursor {
   /** KV list cursor of the next page (null: the first page). */
@@ -45,9 +46,7 @@ interface Resume {
 /** One line of a task's input: a listed key, or a line of the base index over its range. */
 type InputLine = ["k", string, unknown, number | null] | ["b", string, string];
 
-const MAX_LIST = 1000;
-/** Operations a task spends besides its reads: its input, two artifacts, its record. */
-const TASK_OVERHEAD_OPS = 10;
+
 /** Pages listed per job step: tasks start once the step that listed them ends. */
 const PAGES_PER_STEP = 25;
 
@@ -57,8 +56,6 @@ function namespace(ctx: JobContext): KVNamespace {
   return kv;
 }
 
-/** Keys per page: what one task part can read inside the step's operation budget. */
-export const pageKeys = (opsPerStep: number): number => Math.max(1, Math.min(MAX_LIST, opsPerStep - TASK_OVERHEAD_OPS));
 
 /** Pages per listing step: one list, one input write and up to two base reads each. */
 const pagesPerStep = (opsPerStep: number): number => Math.max(1, Math.min(PAGES_PER_STEP, Math.floor((opsPerStep - 5) / 4)));
