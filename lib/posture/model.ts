@@ -12,6 +12,7 @@ import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { everyDaysOf, rotationOf, scheduleOrProblem, type RestoreTestingPosture } from "./restoreTesting";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
 import { configSchema, type NeonPlan, type PostureConfig } from "./schema";
+import type { SizesConfig } from "./sizesConfig";
 
 export type AssetKind = "d1" | "kv" | "r2" | "neon";
 export type Tier = "daily" | "weekly" | "monthly";
@@ -72,6 +73,8 @@ export interface NeonPosture {
   readonly restoreWindowDays: number;
   readonly historyRetentionSeconds: number;
   readonly plan: NeonPlan;
+  /** Snapshots Neon keeps per frequency (`neon.snapshots`). */
+  readonly snapshots: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   /** Neon API v2 backup_schedule items for the branch: one per frequency that keeps snapshots,
    * retention_seconds from the snapshot count (not the tier days; Neon caps the count). */
   readonly snapshotSchedule: ReadonlyArray<{
@@ -118,6 +121,8 @@ export interface Posture {
   readonly restoreTesting?: RestoreTestingPosture;
   /** Incident response (`drposture:incident`), defaults resolved. */
   readonly incident: IncidentPosture;
+  /** Declared asset sizes (`drposture:sizes`), for the cost estimate; absent when not declared. */
+  readonly sizes?: SizesConfig;
 }
 
 const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
@@ -180,6 +185,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     restoreWindowDays: cfg.neon.restoreWindowDays,
     historyRetentionSeconds: cfg.neon.restoreWindowDays * 86_400,
     plan: cfg.neon.plan,
+    snapshots: cfg.neon.snapshots,
     snapshotSchedule: neonSnapshotSchedule(cfg.neon),
   };
 
@@ -210,6 +216,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     hasNeonApiKey: cfg.neonApiKey !== undefined,
     integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
     incident: incidentPosture(cfg.incident),
+    ...(cfg.sizes ? { sizes: cfg.sizes } : {}),
     // Absent only in config built by hand (tests bypassing validation): the schema's default, on.
     ...(cfg.restoreTesting?.enabled !== false ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
   };
