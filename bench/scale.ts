@@ -12,7 +12,8 @@
  *                              [--only kv,d1,r2] [--concurrency 20]
  */
 import { readManifest } from "../lib/backup/catalog";
-import { DEFAULT_LIMITS, kvPageKeys as pageKeys } from "../lib/backup/plan";
+import { kvPageKeys as pageKeys } from "../lib/backup/fanout";
+import { DEFAULT_LIMITS } from "../lib/backup/plan";
 import type { InvocationStats } from "../lib/local/limits/invocationBudget";
 import { localPlan } from "../lib/local/localPlan";
 import { LocalWorker } from "../lib/local/localWorker";

@@ -49,13 +49,6 @@ export interface StepLimits {
  * 128 MB. At 4 MiB a snapshot stays near half of it; larger databases are read in pages. */
 export const DEFAULT_LIMITS: StepLimits = { opsPerStep: 800, bytesPerStep: 256 * 1024 * 1024, d1PageRows: 500, d1SnapshotBytes: 4 * 1024 * 1024 };
 
-/** Operations a KV page task spends besides its reads: its input, two artifacts, its record. */
-export const KV_TASK_OVERHEAD_OPS = 10;
-
-/** Keys per KV list page (= per task): what one task can read inside the step's operation
- * budget; KV lists at most 1,000 keys per call. */
-export const kvPageKeys = (opsPerStep: number): number => Math.max(1, Math.min(1000, opsPerStep - KV_TASK_OVERHEAD_OPS));
-
 export interface BackupPlan {
   readonly version: typeof PLAN_VERSION;
   readonly stack: string;

@@ -7,6 +7,9 @@
  *             planReplication: GET manifest + one S3 LIST per dependency; PUT state + 1 message
  *  replicate  per step: R2 GET state + GET manifest, S3 LIST (presentOn), per artifact R2 GET + S3 PUT(s);
  *             S3 PUT manifest last; PUT state + 1 message unless last (the state is then deleted: free)
+ *  each task  (worker/engine/tasks.ts) R2 PUT its input (listing step), GET job state, HEAD its
+ *             record, GET input, PUT artifacts, PUT record; adoption GET record; DELETEs (free);
+ *             1 message
  * An upload over the part size is a multipart upload: create + parts + complete.
  */
 export interface ArtifactGroup {
@@ -22,6 +25,8 @@ export interface JobShape {
   readonly kindReads: number;
   /** Backups this one depends on (checked on S3 before the copy). */
   readonly dependencies: number;
+  /** Parallel tasks the job fans out (KV pages), each its own queue invocation. */
+  readonly tasks?: number;
 }
 
 export interface JobOps {
@@ -71,11 +76,12 @@ export function jobOps(shape: JobShape, o: { s3: boolean; opsPerStep: number; by
   const R = o.s3 ? replicationSteps(shape.artifacts, o.opsPerStep, o.bytesPerStep, o.partBytes) : 0;
   const commitB = 2 + (o.s3 ? 1 : 0);
   const commitA = 3 + 2 + (o.s3 ? 1 : 0);
+  const T = shape.tasks ?? 0;
   return {
-    r2ClassB: 2 + shape.kindReads + 2 * S + commitB + (o.s3 ? 2 * R + artifactCount : 0),
-    r2ClassA: 1 + artifactPuts + (S - 1) + commitA + (o.s3 ? R - 1 : 0),
-    queueMessages: S + (o.s3 ? R : 0),
-    invocations: S + (o.s3 ? R : 0),
+    r2ClassB: 2 + shape.kindReads + 2 * S + commitB + 4 * T + (o.s3 ? 2 * R + artifactCount : 0),
+    r2ClassA: 1 + artifactPuts + (S - 1) + commitA + 2 * T + (o.s3 ? R - 1 : 0),
+    queueMessages: S + T + (o.s3 ? R : 0),
+    invocations: S + T + (o.s3 ? R : 0),
     s3Put: o.s3 ? artifactPuts + 1 : 0,
     s3List: o.s3 ? R + shape.dependencies : 0,
     replicationSteps: R,

@@ -2,10 +2,12 @@
  * What one backup of each kind does, counted from the Worker's code. One small function per
  * kind, so a change in a job's design changes one function here (and its test):
  *  KV  worker/jobs/kv.ts, kvPage.ts: every backup, full or differential, lists the whole
- *      namespace (one list per step, limit min(1000, opsPerStep - 1) keys) and reads every value
- *      (one get per key) until the step's operation or byte budget is spent; a full backup writes
- *      every entry, a differential one only the keys changed since the day's full; both write an
- *      index line per key.
+ *      namespace (one list per page of kvPageKeys(opsPerStep) keys, 25 pages a listing step),
+ *      and each page is a task that reads every value (one get per key; a task stopped by the
+ *      byte budget continues in a further part); adoption steps take adoptPerStep tasks each,
+ *      plus one that removes the last tasks' state. A full backup writes every entry, a
+ *      differential one only the keys changed since the day's full; both write an index line
+ *      per key.
  *  D1  worker/jobs/d1.ts: a database up to d1SnapshotBytes in one batch (one step), a larger one
  *      in pages of d1PageRows rows, at most opsPerStep page queries or bytesPerStep a step.
  *  R2  worker/jobs/r2.ts: lists the source (1,000 a page) and copies objects new or changed since
@@ -16,6 +18,7 @@
 import { changedSinceAnchor } from "./cadence";
 import type { D1Sizes, KvSizes, R2Sizes, StepBudget } from "./input";
 import type { JobShape } from "./jobOps";
+import { adoptPerStep, kvPageKeys, kvPagesPerStep } from "../backup/fanout";
 
 export interface BackupUsage {
   readonly shape: JobShape;
@@ -40,15 +43,24 @@ export const R2_KEY_BYTES = 40;
 const MIB = 1024 * 1024;
 const base64 = (n: number) => Math.ceil(n / 3) * 4;
 
-/** Keys one KV step handles: the list page (min(1000, opsPerStep - 1)), cut short by the byte budget. */
+/** Keys one KV task part handles: the list page (kvPageKeys), cut short by the byte budget. */
 export function kvKeysPerStep(s: Pick<KvSizes, "averageValueBytes">, limits: StepBudget): number {
-  const byOps = Math.min(1000, Math.max(1, limits.opsPerStep - 1));
+  const byOps = kvPageKeys(limits.opsPerStep);
   const byBytes = s.averageValueBytes > 0 ? Math.ceil(limits.bytesPerStep / s.averageValueBytes) : byOps;
   return Math.max(1, Math.min(byOps, byBytes));
 }
 
+/** Job steps of a KV backup of `pages` pages: listing steps, then adoption steps (the last
+ * one only removes the final tasks' state). */
+export function kvJobSteps(pages: number, opsPerStep: number): number {
+  const listing = Math.ceil(pages / kvPagesPerStep(opsPerStep));
+  return listing + Math.ceil(pages / adoptPerStep(opsPerStep)) + 1;
+}
+
 export function kvBackupUsage(s: KvSizes, limits: StepBudget, mode: "full" | "differential"): BackupUsage {
-  const steps = Math.max(1, Math.ceil(s.keys / kvKeysPerStep(s, limits)));
+  const pages = Math.max(1, Math.ceil(s.keys / kvPageKeys(limits.opsPerStep)));
+  // Task parts: a page whose values pass the byte budget takes more than one.
+  const steps = Math.max(pages, Math.ceil(s.keys / kvKeysPerStep(s, limits)));
   const entry = s.averageKeyBytes + base64(s.averageValueBytes) + KV_ENTRY_OVERHEAD_BYTES;
   const indexBytes = s.keys * (s.averageKeyBytes + KV_INDEX_LINE_BYTES);
   // A differential backup at the i-th run of the day holds the keys changed since the day's
@@ -57,7 +69,8 @@ export function kvBackupUsage(s: KvSizes, limits: StepBudget, mode: "full" | "di
   const entryArtifacts = written > 0 ? Math.min(steps, Math.ceil(written)) : 0;
   return {
     shape: {
-      steps,
+      steps: kvJobSteps(pages, limits.opsPerStep),
+      tasks: steps,
       artifacts: [
         ...(entryArtifacts ? [{ count: entryArtifacts, bytes: (written * entry) / entryArtifacts }] : []),
         { count: steps, bytes: indexBytes / steps },
@@ -66,7 +79,7 @@ export function kvBackupUsage(s: KvSizes, limits: StepBudget, mode: "full" | "di
       kindReads: mode === "full" ? 0 : 1 + steps,
       dependencies: mode === "full" ? 0 : 1,
     },
-    source: { "cf.kv.reads": s.keys, "cf.kv.lists": steps },
+    source: { "cf.kv.reads": s.keys, "cf.kv.lists": pages },
     storedBytes: written * entry + indexBytes,
     items: s.keys,
     mib: (s.keys * (s.averageKeyBytes + s.averageValueBytes)) / MIB,
@@ -101,7 +114,8 @@ export function r2BackupUsage(s: R2Sizes, limits: StepBudget, copied: { objects:
   const inventory = s.objects * (R2_KEY_BYTES + R2_INVENTORY_LINE_BYTES);
   return {
     shape: {
-      steps,
+      steps: kvJobSteps(pages, limits.opsPerStep),
+      tasks: steps,
       artifacts: [
         { count: steps, bytes: copied.bytes / steps },
         { count: steps, bytes: inventory / steps },

@@ -39,6 +39,7 @@ export function workersPaidLimits(plan: BackupPlan): InvocationLimits {
     kvOperations: 1000,
     d1Queries: 1000,
     r2Operations: 1000,
+    storageOperations: 1000,
     // A step reads at most its byte budget, plus one KV value (25 MiB) past it.
     sourceBytes: plan.limits.bytesPerStep + 32 * 1024 * 1024,
   };
@@ -144,7 +145,7 @@ export class LocalWorker {
 
   /** The most of each count any one invocation used. */
   peaks(): InvocationStats["counts"] {
-    const peak = { subrequests: 0, kvOperations: 0, d1Queries: 0, r2Operations: 0, sourceBytes: 0 };
+    const peak = { subrequests: 0, kvOperations: 0, d1Queries: 0, r2Operations: 0, storageOperations: 0, sourceBytes: 0 };
     for (const i of this.invocations) for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], i.counts[k]);
     return peak;
   }

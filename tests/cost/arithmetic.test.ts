@@ -84,13 +84,15 @@ describe("cadence", () => {
 });
 
 describe("what one backup does", () => {
-  it("KV: one list per step of 799 keys, one read per key (opsPerStep 800)", () => {
+  it("KV: one list per page of 790 keys, each page a task, one read per key (opsPerStep 800)", () => {
     const s = { keys: 1_000_000, averageValueBytes: 600, averageKeyBytes: 40, dailyChangedKeys: 250_000 };
-    expect(kvKeysPerStep(s, LIMITS)).toBe(799);
+    expect(kvKeysPerStep(s, LIMITS)).toBe(790);
     const full = kvBackupUsage(s, LIMITS, "full");
-    // ceil(1,000,000 / 799) = 1,252 steps, each one list page.
-    expect(full.shape.steps).toBe(1252);
-    expect(full.source).toEqual({ "cf.kv.reads": 1_000_000, "cf.kv.lists": 1252 });
+    // ceil(1,000,000 / 790) = 1,266 pages, each one list and one task.
+    expect(full.shape.tasks).toBe(1266);
+    // Job steps: ceil(1,266 / 25) = 51 listing + ceil(1,266 / 197) = 7 adoption + 1 clean-up.
+    expect(full.shape.steps).toBe(59);
+    expect(full.source).toEqual({ "cf.kv.reads": 1_000_000, "cf.kv.lists": 1266 });
     // A differential backup reads just as much; it writes half a day's changes: 125,000 entries.
     const diff = kvBackupUsage(s, LIMITS, "differential");
     expect(diff.source).toEqual(full.source);
@@ -124,6 +126,13 @@ describe("what one backup does", () => {
     expect(ops).toMatchObject({ r2ClassB: 6, r2ClassA: 7, queueMessages: 1, s3Put: 0 });
   });
 
+  it("job bookkeeping: each fanned-out task adds 4 class B, 2 class A and 1 message", () => {
+    const o = { s3: false, opsPerStep: 800, bytesPerStep: 256 * MiB, partBytes: 8 * MiB };
+    const shape = { steps: 1, artifacts: [{ count: 1, bytes: 1000 }], kindReads: 0, dependencies: 0 };
+    // B: job state, own record (HEAD), input; the adoption's read of the record. A: input, record.
+    expect(jobOps({ ...shape, tasks: 3 }, o)).toMatchObject({ r2ClassB: 6 + 12, r2ClassA: 7 + 6, queueMessages: 1 + 3, invocations: 1 + 3 });
+  });
+
   it("replication: 399 small artifacts a step (2 + 399 x (1 + 1) = 800 ops)", () => {
     expect(replicationSteps([{ count: 399, bytes: 1000 }], 800, 256 * MiB, 8 * MiB)).toBe(1);
     expect(replicationSteps([{ count: 400, bytes: 1000 }], 800, 256 * MiB, 8 * MiB)).toBe(2);
@@ -133,7 +142,7 @@ describe("what one backup does", () => {
 });
 
 describe("the monthly estimate", () => {
-  it("a 1,000,000-key KV at 96 backups a day: 2,922,000,000 reads ($1,461.00) and 3,658,344 lists ($18.29)", () => {
+  it("a 1,000,000-key KV at 96 backups a day: 2,922,000,000 reads ($1,461.00) and 3,699,252 lists ($18.50)", () => {
     const e = estimateCost(input());
     const kv = e.assets.find((a) => a.asset === "kv/sessions")!;
     const reads = kv.lines.find((l) => l.priceId === "cf.kv.reads")!;
@@ -142,9 +151,9 @@ describe("the monthly estimate", () => {
     expect(reads.quantity).toBe(2_922_000_000);
     expect(reads.microUsd).toBe(1_461_000_000n);
     const lists = kv.lines.find((l) => l.priceId === "cf.kv.lists")!;
-    // 1,252 lists x 96 x 30.4375 = 3,658,344; x $5 per million = $18.29172.
-    expect(lists.quantity).toBe(3_658_344);
-    expect(lists.microUsd).toBe(18_291_720n);
+    // 1,266 lists x 96 x 30.4375 = 3,699,252; x $5 per million = $18.49626.
+    expect(lists.quantity).toBe(3_699_252);
+    expect(lists.microUsd).toBe(18_496_260n);
   });
 
   it("included allowances are credited once, account-wide, up to what is used", () => {

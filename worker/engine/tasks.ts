@@ -6,6 +6,7 @@
  * artifacts and counts into the job in task order (waiting, with a delay, for stragglers) and
  * remove their _state/ objects; the manifest is written after the last one is adopted.
  */
+import { adoptPerStep } from "../../lib/backup/fanout";
 import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
 import { STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
 import type { ArtifactEntry } from "../../lib/format/manifest";
@@ -23,8 +24,6 @@ export interface TaskRecord {
   readonly counts: Counts;
 }
 
-/** Tasks adopted per adoption step: one read and three deletes each, inside the step budget. */
-export const adoptPerStep = (opsPerStep: number): number => Math.max(1, Math.floor((opsPerStep - 10) / 4));
 
 /** Seconds between adoption steps while a task is still running: short next to an RPO, long
  * enough not to spin the queue (a task part takes seconds). */

@@ -21,7 +21,7 @@ import type { BackupJob, JobContext, TaskRun } from "../engine/job";
 import { KvPageWalk } from "./kvPage";
 import type { ListedKey } from "./kvValue";
 import { linesUpTo, START, type IndexPosition } from "./orderedIndex";
-import { kvPageKeys as pageKeys, KV_TASK_OVERHEAD_OPS as TASK_OVERHEAD_OPS } from "../../lib/backup/plan";
+import { kvPageKeys as pageKeys, kvPagesPerStep as pagesPerStep, KV_TASK_OVERHEAD_OPS as TASK_OVERHEAD_OPS } from "../../lib/backup/fanout";
 
 interface Cursor {
   /** KV list cursor of the next page (null: the first page). */
@@ -47,8 +47,6 @@ interface Resume {
 type InputLine = ["k", string, unknown, number | null] | ["b", string, string];
 
 
-/** Pages listed per job step: tasks start once the step that listed them ends. */
-const PAGES_PER_STEP = 25;
 
 function namespace(ctx: JobContext): KVNamespace {
   const kv = ctx.env[ctx.asset.binding ?? ""] as KVNamespace | undefined;
@@ -57,8 +55,6 @@ function namespace(ctx: JobContext): KVNamespace {
 }
 
 
-/** Pages per listing step: one list, one input write and up to two base reads each. */
-const pagesPerStep = (opsPerStep: number): number => Math.max(1, Math.min(PAGES_PER_STEP, Math.floor((opsPerStep - 5) / 4)));
 
 async function readInput(ctx: JobContext, entry: ArtifactEntry): Promise<{ keys: ListedKey[]; base: KvIndexLine[] }> {
   const keys: ListedKey[] = [];
