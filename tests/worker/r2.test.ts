@@ -30,6 +30,26 @@ describe("R2 backup", () => {
     expect((restored.get("docs/contract.pdf")?.line.segs ?? []).length).toBeGreaterThanOrEqual(3);
   });
 
+  it("reads small objects ahead without passing a step's operation or byte budget", async () => {
+    const source = new Map<string, Uint8Array>();
+    for (let i = 0; i < 60; i++) source.set(`u/${String(i).padStart(3, "0")}`, bytes(3000 + i * 97, i));
+    for (const [k, v] of source) await env.R2_USER_UPLOADS.put(k, v);
+    // 12 operations and 40 KB a step: the reads ahead must stop at both.
+    const e = testEnv({ limits: { opsPerStep: 12, bytesPerStep: 40_000 } });
+    const run = await backupNow(e, "r2/user-uploads");
+    expect(run.invocations.map((i) => i.violation).filter(Boolean)).toEqual([]);
+    const steps = run.invocations.slice(1, run.steps + 1);
+    // A step's R2 operations: its source lists and reads (at most the budget) plus its own
+    // bookkeeping (job state, manifest check, pack, inventory, commit).
+    for (const st of steps) expect(st.counts.r2Operations, JSON.stringify(st.counts)).toBeLessThanOrEqual(12 + 12);
+    expect(run.steps).toBeGreaterThanOrEqual(5);
+    const { manifest } = await latest(e, "r2/user-uploads");
+    for (const pack of manifest.artifacts.filter((a) => a.role === "r2-pack")) expect(pack.plaintextBytes).toBeLessThanOrEqual(40_000);
+    const restored = await materialize(r2(e), manifest);
+    expect([...restored.keys()]).toEqual([...source.keys()]);
+    for (const [k, v] of source) expect(restored.get(k)?.body, k).toEqual(v);
+  });
+
   it("reuses unchanged objects from the previous backup and copies changed ones", async () => {
     await seedUploads(env.R2_USER_UPLOADS);
     const e = testEnv();

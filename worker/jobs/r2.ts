@@ -2,8 +2,9 @@
  * R2 backup: a mirror of a source bucket. Each step lists pages (resuming after the last key
  * done), keeps objects whose etag is unchanged since the previous backup (when that copy lives
  * long enough), and streams new or changed objects into this step's pack artifact, recording
- * HTTP and custom metadata in the inventory. A step stops at its byte or operation budget; an
- * object larger than the budget is copied in ranges over several steps, pinned to its etag.
+ * HTTP and custom metadata in the inventory. Small objects are read a few ahead of the copy
+ * (ReadAhead). A step stops at its byte or operation budget; an object larger than the budget
+ * is copied in ranges over several steps, pinned to its etag.
  */
 import type { ByteSink } from "../../lib/backup/artifacts";
 import { readManifest } from "../../lib/backup/catalog";
@@ -63,11 +64,62 @@ function refOf(manifestKeyText: string): ManifestRef {
   return { backupId: p.backupId, tier: p.tier, key: manifestKeyText };
 }
 
+type Read = Promise<R2ObjectBody | R2Object | null>;
+
+/** Objects up to this size are read ahead whole (six reads in flight, as Workers allow six
+ * connections waiting at once): on Cloudflare each read is a round trip, and a bucket of many
+ * small uploads is mostly those. Larger objects are read one range at a time. */
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD = 6;
+
+/** Whole-object reads issued ahead of the copy, charged to the step's budgets when issued. */
+class ReadAhead {
+  private readonly issued = new Map<string, Read>();
+  private reserved = 0;
+  constructor(private readonly src: R2Bucket, private readonly g: Progress, private readonly limits: { opsPerStep: number; bytesPerStep: number }) {}
+
+  /** Issues reads for the next objects of `todo` (from index `from`) while the budgets allow. */
+  fill(todo: readonly R2Object[], from: number): void {
+    for (let i = from; i < todo.length && this.issued.size < READ_AHEAD - 1; i++) {
+      const o = todo[i] as R2Object;
+      if (this.issued.has(o.key)) continue;
+      if (o.size > READ_AHEAD_BYTES || this.g.ops + 1 > this.limits.opsPerStep || this.g.bytes + this.reserved + o.size > this.limits.bytesPerStep) return;
+      const r = this.src.get(o.key, { onlyIf: { etagMatches: o.etag } });
+      r.catch(() => undefined); // surfaced when taken
+      this.issued.set(o.key, r);
+      this.reserved += o.size;
+      this.g.ops++;
+    }
+  }
+
+  /** The read issued for `p` (a whole object not started yet), if any. */
+  take(p: Pending): Read | undefined {
+    const r = p.done === 0 ? this.issued.get(p.line.k) : undefined;
+    if (r) {
+      this.issued.delete(p.line.k);
+      this.reserved -= p.line.size;
+    }
+    return r;
+  }
+
+  has(key: string): boolean {
+    return this.issued.has(key);
+  }
+
+  /** Releases reads the step will not use. */
+  async release(): Promise<void> {
+    const rest = [...this.issued.values()];
+    this.issued.clear();
+    for (const r of rest) await r.then((o) => (o && "body" in o ? o.body.cancel() : undefined), () => undefined);
+  }
+}
+
 /** Copies the next range of a pending object into the pack; false when the object changed. */
-async function copyRange(ctx: JobContext, src: R2Bucket, p: Pending, out: ByteSink, g: Progress): Promise<void> {
+async function copyRange(ctx: JobContext, src: R2Bucket, p: Pending, out: ByteSink, g: Progress, ahead?: ReadAhead): Promise<void> {
   const want = Math.min(p.line.size - p.done, Math.max(1, ctx.plan.limits.bytesPerStep - g.bytes));
-  const obj = await src.get(p.line.k, { range: { offset: p.done, length: want }, onlyIf: { etagMatches: p.line.etag } });
-  g.ops++;
+  const early = ahead?.take(p);
+  const obj = await (early ?? src.get(p.line.k, { range: { offset: p.done, length: want }, onlyIf: { etagMatches: p.line.etag } }));
+  if (!early) g.ops++;
   if (!obj || !("body" in obj)) {
     // Changed or deleted while being copied: leave it out; the next backup takes the new one.
     p.done = p.line.size;
@@ -104,23 +156,41 @@ async function copyStep(ctx: JobContext, src: R2Bucket, d: Details, g: Progress,
     const last = page.truncated ? (page.objects[page.objects.length - 1]?.key ?? null) : null;
     const prev = await linesUpTo<InventoryLine>(ctx, d.prevInventory, g.prev, last, (l) => l.k);
     const old = new Map(prev.lines.map((l) => [l.k, l]));
-    for (const o of page.objects) {
+    const reuse = (o: R2Object) => {
       const before = old.get(o.key);
-      if (before && reusable(before, o.etag, ctx.expiresAt)) {
-        g.lines.push({ ...describe(o), segs: before.segs });
-        for (const s of before.segs) g.dependsOn.set(s.m, refOf(s.m));
-        g.after = o.key;
-        g.reused++;
-        continue;
+      return before && reusable(before, o.etag, ctx.expiresAt) ? before : null;
+    };
+    const todo = page.objects.filter((o) => o.size > 0 && !reuse(o));
+    const ahead = new ReadAhead(src, g, { opsPerStep, bytesPerStep });
+    let nextTodo = 0;
+    try {
+      for (const o of page.objects) {
+        const before = reuse(o);
+        if (before) {
+          g.lines.push({ ...describe(o), segs: before.segs });
+          for (const s of before.segs) g.dependsOn.set(s.m, refOf(s.m));
+          g.after = o.key;
+          g.reused++;
+          continue;
+        }
+        // A read already issued (and charged) for this object is used even at the budget's end.
+        if (exhausted() && !ahead.has(o.key)) break;
+        const p: Pending = { line: describe(o), segs: [], done: 0 };
+        if (o.size > 0) {
+          if (todo[nextTodo]?.key === o.key) nextTodo++;
+          await copyRange(ctx, src, p, out, g, ahead);
+          // Reads of the next objects go out while this one is written (after its own read
+          // is charged, so the reads ahead never take the step past its budget).
+          ahead.fill(todo, nextTodo);
+        }
+        if (p.done < p.line.size) {
+          g.pending = p;
+          break;
+        }
+        settle(p, g);
       }
-      if (exhausted()) break;
-      const p: Pending = { line: describe(o), segs: [], done: 0 };
-      if (o.size > 0) await copyRange(ctx, src, p, out, g);
-      if (p.done < p.line.size) {
-        g.pending = p;
-        break;
-      }
-      settle(p, g);
+    } finally {
+      await ahead.release();
     }
     // Resume the previous inventory at its first line after the last key handled.
     const next = prev.lines.findIndex((l) => g.after !== null && compareUtf8(l.k, g.after) > 0);
