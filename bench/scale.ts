@@ -10,7 +10,7 @@
  * objects, and a model of that on Cloudflare (bench/scaleModel.ts: assumed latencies, printed)
  * next to each prod asset's RPO (Pulumi.prod.yaml).
  * Run: npm run bench:scale -- [--keys 100000] [--d1-mib 256] [--r2-objects 5000] [--r2-big-mib 1024]
- *                              [--only kv,d1,r2] [--concurrency 20]
+ *                              [--only kv,d1,r2] [--concurrency 20] [--local-concurrency 6]
  */
 import { readManifest } from "../lib/backup/catalog";
 import { kvPageKeys as pageKeys } from "../lib/backup/fanout";
@@ -22,7 +22,7 @@ import { peakRssMiB, workerdPids } from "../lib/local/workerdMemory";
 import { QUEUE_MAX_CONCURRENCY } from "../lib/posture/model";
 import * as path from "node:path";
 import { loadStackPosture } from "../cli/commands/posture";
-import { fit, projectKv, projectSerial, ASSUMED_LATENCY, type Projection, type RunCounts } from "./scaleModel";
+import { fit, kvReadLatencyFor, projectKv, projectSerial, ASSUMED_LATENCY, type Projection, type RunCounts } from "./scaleModel";
 import { D1_ROW_BYTES, KV_VALUE_BYTES, seedD1, seedKv, seedR2 } from "./scaleSeed";
 
 const args = process.argv.slice(2);
@@ -36,7 +36,11 @@ const KEYS = arg("keys", 100_000);
 const D1_MIB = arg("d1-mib", 256);
 const R2_OBJECTS = arg("r2-objects", 5000);
 const R2_BIG_MIB = arg("r2-big-mib", 1024);
+/** Consumers at once on Cloudflare (the deployed max_concurrency), for the model. */
 const CONCURRENCY = arg("concurrency", QUEUE_MAX_CONCURRENCY);
+/** Consumers at once here: they share one workerd process on this machine's cores, so more
+ * than a few only adds memory (each is its own 128 MB isolate on Cloudflare). */
+const LOCAL_CONCURRENCY = arg("local-concurrency", 6);
 const KEY_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const CRON = "*/15 * * * *";
 
@@ -69,7 +73,7 @@ async function runOnce(kind: Kind, size: number): Promise<Run> {
     destinations: { r2: { bucketName: "bench-backups" } },
   });
   const before = new Set(workerdPids());
-  const lw = await LocalWorker.start({ plan, keyHex: KEY_HEX, alertWebhookUrl: "http://127.0.0.1:9/unused", queueConcurrency: CONCURRENCY });
+  const lw = await LocalWorker.start({ plan, keyHex: KEY_HEX, alertWebhookUrl: "http://127.0.0.1:9/unused", queueConcurrency: LOCAL_CONCURRENCY });
   try {
     const pid = workerdPids().find((p) => !before.has(p));
     const sourceBytes =
@@ -81,13 +85,13 @@ async function runOnce(kind: Kind, size: number): Promise<Run> {
     const seconds = (performance.now() - t) / 1000;
     const manifest = await readManifest(await lw.backupStorage(), pointer.latest.key);
     if (!manifest) throw new Error("no manifest");
-    const queueRuns = lw.invocations.filter((i) => i.kind === "queue");
-    const tasks = (lw.queue?.log ?? []).filter((b) => (b as { task?: unknown }).task).length;
+    const log = lw.queue?.log ?? [];
+    const tasks = log.filter((b) => (b as { task?: unknown }).task).length;
     const sum = (k: keyof InvocationStats["counts"]) => lw.invocations.reduce((s, i) => s + i.counts[k], 0);
     return {
       size,
       seconds,
-      counts: { steps: queueRuns.length - tasks, tasks, kvOperations: sum("kvOperations"), r2Operations: sum("r2Operations"), d1Queries: sum("d1Queries") },
+      counts: { steps: log.length - tasks, tasks, kvOperations: sum("kvOperations"), r2Operations: sum("r2Operations"), d1Queries: sum("d1Queries") },
       peak: lw.peaks(),
       limits: lw.limits,
       peakRssMiB: pid ? peakRssMiB(pid) : NaN,
@@ -115,7 +119,7 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 function printRun(kind: Kind, r: Run): void {
   const unit = TARGET[kind].unit;
   console.log(
-    `  ${pad(r.size.toLocaleString("en-US"), 9)} ${unit.padEnd(7)} ${pad(r.seconds.toFixed(1), 7)} s  invocations ${pad(r.counts.steps, 5)} steps + ${pad(r.counts.tasks, 5)} tasks (${r.maxRunning} at once)  ` +
+    `  ${pad(r.size.toLocaleString("en-US"), 9)} ${unit.padEnd(7)} ${pad(r.seconds.toFixed(1), 7)} s  queue deliveries ${pad(r.counts.steps, 5)} steps + ${pad(r.counts.tasks, 5)} tasks (${r.maxRunning} at once)  ` +
       `max/invocation kv ${r.peak.kvOperations}/${r.limits.kvOperations} r2 ${r.peak.r2Operations}/${r.limits.r2Operations} d1 ${r.peak.d1Queries}/${r.limits.d1Queries} subreq ${r.peak.subrequests}/${r.limits.subrequests}  ` +
       `peak RSS ${r.peakRssMiB.toFixed(0)} MiB  source ${mib(r.sourceBytes)} MiB -> written ${mib(r.bytesWritten)} MiB${r.violations.length ? `  VIOLATIONS: ${r.violations.join("; ")}` : ""}`,
   );
@@ -127,7 +131,7 @@ function prodRpo(kind: Kind): number {
   return asset?.rpoMinutes ?? NaN;
 }
 
-function project(kind: Kind, runs: Run[]): { projection: Projection; serial?: Projection } {
+function project(kind: Kind, runs: Run[]): { projection: Projection; serial?: Projection; breakEvenKvRead?: number } {
   const f = fit(runs.map((r) => ({ size: r.size, seconds: r.seconds })));
   const last = runs[runs.length - 1] as Run;
   const target = TARGET[kind].size;
@@ -135,12 +139,17 @@ function project(kind: Kind, runs: Run[]): { projection: Projection; serial?: Pr
   const scale = target / last.size;
   if (kind !== "kv") return { projection: projectSerial(local, last.counts, scale) };
   const keys = pageKeys(DEFAULT_LIMITS.opsPerStep);
-  // The design before the fan-out: the same reads one after another in one chain of steps.
-  return { projection: projectKv(local, last.counts, scale, CONCURRENCY, keys), serial: projectKv(local * CONCURRENCY, last.counts, scale, 1, keys) };
+  const fanout = (kvRead?: number) => projectKv(local, last.counts, scale, { concurrency: CONCURRENCY, readsInFlight: 6, pageKeys: keys, ...(kvRead !== undefined ? { kvRead } : {}) });
+  return {
+    projection: fanout(),
+    // The design before the fan-out: one chain of steps, one read at a time.
+    serial: projectKv(local, last.counts, scale, { concurrency: 1, readsInFlight: 1, pageKeys: keys }),
+    breakEvenKvRead: kvReadLatencyFor(prodRpo(kind) * 60, fanout),
+  };
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/scale on ${process.version}, ${new Date().toISOString()}; queue consumers at once: ${CONCURRENCY}`);
+  console.log(`bench/scale on ${process.version}, ${new Date().toISOString()}; queue consumers at once: ${LOCAL_CONCURRENCY} here, ${CONCURRENCY} modelled on Cloudflare`);
   const lines: string[] = [];
   for (const kind of ["kv", "d1", "r2"] as const) {
     if (!ONLY.has(kind)) continue;
@@ -152,13 +161,14 @@ async function main(): Promise<void> {
       runs.push(r);
     }
     const f = fit(runs.map((r) => ({ size: r.size, seconds: r.seconds })));
-    const { projection, serial } = project(kind, runs);
+    const { projection, serial, breakEvenKvRead } = project(kind, runs);
     const rpo = prodRpo(kind);
     const minutes = projection.cloudflareSeconds / 60;
     console.log(`  fit: ${f.fixed.toFixed(1)} s + ${(f.perUnit * 1000).toFixed(3)} ms per ${TARGET[kind].unit.replace(/s$/, "")}`);
     lines.push(
       `  ${`${kind}/${ASSETS[kind].name}`.padEnd(18)} ${TARGET[kind].label.padEnd(38)} local ${pad((projection.localSeconds / 60).toFixed(1), 6)} min  Cloudflare (modelled) ${pad(minutes.toFixed(1), 6)} min  prod RPO ${pad(rpo, 4)} min  ${minutes <= rpo ? "fits" : "DOES NOT FIT"}` +
-        (serial ? `\n  ${"".padEnd(18)} ${"  (one serial chain, before the fan-out)".padEnd(38)} ${"".padEnd(16)} Cloudflare (modelled) ${pad((serial.cloudflareSeconds / 60).toFixed(1), 6)} min` : ""),
+        (serial ? `\n  ${"".padEnd(18)} ${"  (one serial chain, before the fan-out)".padEnd(38)} ${"".padEnd(16)} Cloudflare (modelled) ${pad((serial.cloudflareSeconds / 60).toFixed(1), 6)} min` : "") +
+        (breakEvenKvRead !== undefined ? `\n  ${"".padEnd(18)} fits the RPO while an average KV read takes under ${(breakEvenKvRead * 1000).toFixed(0)} ms (assumed: ${ASSUMED_LATENCY.kvRead * 1000} ms)` : ""),
     );
   }
   console.log(`projection (assumed Cloudflare latencies: KV read ${ASSUMED_LATENCY.kvRead * 1000} ms, KV list ${ASSUMED_LATENCY.kvList * 1000} ms, R2 op ${ASSUMED_LATENCY.r2Op * 1000} ms, D1 query ${ASSUMED_LATENCY.d1Query * 1000} ms, queue hop ${ASSUMED_LATENCY.queueHop * 1000} ms):`);

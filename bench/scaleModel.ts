@@ -51,19 +51,30 @@ export interface Projection {
 }
 
 /**
- * KV: the listing chain is serial (one list per page, one hop per step); tasks hold six reads
- * in flight each, `concurrency` at a time; the local per-key time is spread the same way.
+ * KV: the listing chain is serial (one list per page, one hop per step); each task keeps
+ * `readsInFlight` reads in flight, `concurrency` tasks at a time; the local time (encrypting,
+ * hashing, writing: CPU on Cloudflare) is spread over the consumers the same way.
  */
-export function projectKv(localAtTarget: number, c: RunCounts, scale: number, concurrency: number, pageKeys: number): Projection {
+export function projectKv(localAtTarget: number, c: RunCounts, scale: number, o: { concurrency: number; readsInFlight: number; pageKeys: number; kvRead?: number }): Projection {
+  const kvRead = o.kvRead ?? ASSUMED_LATENCY.kvRead;
   const tasks = Math.ceil(c.tasks * scale);
-  const pages = tasks;
-  const listing = pages * ASSUMED_LATENCY.kvList + Math.ceil(c.steps * scale) * ASSUMED_LATENCY.queueHop;
-  const perTask = (pageKeys * ASSUMED_LATENCY.kvRead) / 6 + (c.r2Operations / Math.max(1, c.tasks)) * ASSUMED_LATENCY.r2Op;
-  const waves = Math.ceil(tasks / concurrency);
-  const taskWall = waves * perTask;
-  // Local work (encrypting, hashing, writing) overlaps across consumers on Cloudflare.
-  const cpu = localAtTarget / Math.min(concurrency, Math.max(1, tasks));
+  const listing = tasks * ASSUMED_LATENCY.kvList + Math.ceil(c.steps * scale) * ASSUMED_LATENCY.queueHop;
+  const perTask = (o.pageKeys * kvRead) / o.readsInFlight + (c.r2Operations / Math.max(1, c.tasks)) * ASSUMED_LATENCY.r2Op;
+  const taskWall = Math.ceil(tasks / o.concurrency) * perTask;
+  const cpu = localAtTarget / Math.min(o.concurrency, Math.max(1, tasks));
   return { localSeconds: localAtTarget, cloudflareSeconds: Math.max(listing, taskWall) + cpu + ASSUMED_LATENCY.queueHop * 3 };
+}
+
+/** The average KV read latency (seconds) at which the projection reaches `seconds`. */
+export function kvReadLatencyFor(seconds: number, project: (kvRead: number) => Projection): number {
+  let lo = 0;
+  let hi = 10;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (project(mid).cloudflareSeconds <= seconds) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** D1 and R2: one chain of steps; every operation waits for the one before. */
