@@ -57,11 +57,11 @@ describe("the Worker bundle's KV fan-out on concurrent consumers", () => {
       stack: "fanout-test",
       assets: [{ kind: "kv", name: "sessions", sourceId: "0000000000000000000000000000000c", binding: "KV_SESSIONS", rpoMinutes: 15, cron: "*/15 * * * *", priority: 1 }],
       destinations: { r2: { bucketName: "fanout-backups" } },
-      limits: { ...DEFAULT_LIMITS, opsPerStep: 110 }, // pages of 100 keys: 30 tasks
+      limits: { ...DEFAULT_LIMITS, opsPerStep: 60 }, // pages of 50 keys: 30 tasks
     });
     worker = await LocalWorker.start({ plan, keyHex: KEY, alertWebhookUrl: "http://127.0.0.1:9/unused", queueConcurrency: 6 });
     const kv = await worker.mf.getKVNamespace("KV_SESSIONS");
-    for (let i = 0; i < 3000; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => kv.put(`s:${String(i + j).padStart(5, "0")}`, `v${i + j}`)));
+    for (let i = 0; i < 1500; i += 250) await Promise.all(Array.from({ length: 250 }, (_, j) => kv.put(`s:${String(i + j).padStart(5, "0")}`, `v${i + j}`)));
   }, 120_000);
   afterAll(async () => {
     await worker?.dispose();
@@ -73,11 +73,11 @@ describe("the Worker bundle's KV fan-out on concurrent consumers", () => {
     expect(worker.violations()).toEqual([]);
     expect(worker.queue?.maxRunning).toBeGreaterThan(1);
     expect((worker.queue?.log ?? []).filter((b) => (b as { task?: unknown }).task)).toHaveLength(30);
-    expect(worker.peaks().storageOperations).toBeLessThanOrEqual(110 + 20);
+    expect(worker.peaks().storageOperations).toBeLessThanOrEqual(60 + 20);
     const storage = await worker.backupStorage();
     const manifest = await readManifest(storage, pointer.latest.key);
     await verifyManifest(await importMasterKey(KEY), manifest!, "fanout", pointer.latest.key);
-    expect(manifest?.counts).toMatchObject({ keys: 3000, listed: 3000 });
+    expect(manifest?.counts).toMatchObject({ keys: 1500, listed: 1500 });
     const left: string[] = [];
     for await (const o of storage.list("_state/tasks/")) left.push(o.key);
     expect(left).toEqual([]);
