@@ -167,10 +167,22 @@ export class LocalWorker {
     const storage = await this.backupStorage();
     const master = await importMasterKey(this.keyHex);
     const end = Date.now() + timeoutMs;
+    let lost = 0;
     for (;;) {
       throwIfInterrupted();
-      const pointer = await readLatest(storage, master, asset);
-      const running = await storage.head(`${STATE_PREFIX}jobs/${asset.kind}/${asset.name}.json`);
+      let pointer: LatestPointer | null;
+      let running: ObjectInfo | null;
+      try {
+        pointer = await readLatest(storage, master, asset);
+        running = await storage.head(`${STATE_PREFIX}jobs/${asset.kind}/${asset.name}.json`);
+        lost = 0;
+      } catch (err) {
+        // Miniflare's proxy from Node to workerd can lose a pooled connection under load
+        // ("other side closed"): a poll that failed is polled again, a few times in a row.
+        if (++lost > 10 || !/fetch failed|other side closed|socket/i.test(String((err as Error).message) + String((err as { cause?: unknown }).cause))) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       if (pointer && pointer.latest.backupId !== previous && !running) return pointer;
       if (Date.now() > end) throw new Error(`no new backup of ${asset.kind}/${asset.name} within ${timeoutMs / 1000}s (pointer ${latestPointerKey(asset)})`);
       await new Promise((r) => setTimeout(r, 50));
