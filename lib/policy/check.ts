@@ -11,6 +11,7 @@ import YAML from "yaml";
 import type { Registration } from "../pulumi/registrations";
 import { assertStackName } from "../posture/stackName";
 import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
+import { trace } from "./checkTrace";
 import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel } from "./policyPackHost";
 
 export interface Violation {
@@ -103,13 +104,8 @@ function diagnostics(res: any, urn = ""): Violation[] {
   });
 }
 
-/** DRPOSTURE_TRACE=1 prints where the time of a check goes (stderr). */
-const trace =
-  process.env.DRPOSTURE_TRACE === "1"
-    ? (what: string) => process.stderr.write(`[check +${Math.round(performance.now())}ms] ${what}\n`)
-    : () => undefined;
-
 export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
+  trace("check started (CLI loaded, arguments parsed)");
   assertStackName(o.stack);
   const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
   // The file's shape is checked now; its values once the pack has said what its policies take.
@@ -122,9 +118,10 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
   try {
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
+    trace("program runtime loaded (@pulumi/pulumi, mocks)");
     const cfg = readStackConfig(o.cwd, o.stack);
     const entry = programEntry(o.cwd);
-    trace("program runtime loaded");
+    trace("stack config parsed");
     run = await runProgramWithMocks(cfg, () => load(entry));
     trace(`program evaluated: ${run.registrations.length} resources`);
   } catch (err) {
@@ -133,22 +130,23 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
   }
   const host = await starting;
   try {
+    trace("pack awaited");
     const info = await host.info();
     // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
     await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
     const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
     await host.configureStack(project, o.stack);
     const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-    trace("pack configured");
+    trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
     const violations: Violation[] = [];
     const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
     for (const vs of perResource) violations.push(...vs);
+    trace(`resources analyzed (${judged.length} Analyze calls)`);
     const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
     stackReq.setResourcesList(judged.map(stackResource));
     trace("stack request built");
-    trace("resources analyzed");
     violations.push(...diagnostics(await host.analyzeStack(stackReq)));
-    trace("stack analyzed");
+    trace("stack analyzed (AnalyzeStack)");
     return {
       stack: o.stack,
       project,
@@ -158,5 +156,6 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
     };
   } finally {
     host.stop();
+    trace("pack stopped");
   }
 }

@@ -32,6 +32,7 @@ export function bundleModule(entry: string, external: readonly string[] = []): W
   const cacheKey = `${entry}\0${external.join(",")}`;
   const hit = cache.get(cacheKey);
   if (hit) return hit;
+  const started = performance.now();
   const result = buildSync({
     absWorkingDir: WORKER_ROOT,
     entryPoints: [entry],
@@ -56,5 +57,6 @@ export function bundleModule(entry: string, external: readonly string[] = []): W
   const sha256 = createHash("sha256").update(content).digest("hex");
   const bundle = { content, sha256, version: sha256.slice(0, 12) };
   cache.set(cacheKey, bundle);
+  if (process.env.DRPOSTURE_TRACE === "1") process.stderr.write(`[bundle] ${entry}: esbuild ${Math.round(performance.now() - started)}ms\n`);
   return bundle;
 }
