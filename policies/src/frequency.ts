@@ -4,27 +4,48 @@ import { CronExpressionParser } from "cron-parser";
 import { assetId, backupWorkers } from "./backupPlan";
 import { ASSET_ID_PATTERN, ASSET_KINDS, positiveInteger } from "./configSchemas";
 
-/** Longest gap in minutes between consecutive firings of `crons` over a full week (UTC). */
+/** Longest gap in minutes between consecutive firings of `crons` over a full week (UTC).
+ * Each cron is walked through the week and up to its first firing after it (the firing that
+ * ends the week's last gap), no further: cron-parser steps slowly, and a 15-minute cron over two
+ * weeks was most of the gate's analysis time. A cron that fires at most once in two weeks has
+ * an infinite gap, even when that firing falls after the first week. */
 export function longestGapMinutes(crons: readonly string[]): number {
+  const key = crons.join("\n");
+  let gap = gaps.get(key);
+  if (gap === undefined) gaps.set(key, (gap = computeLongestGap(crons)));
+  return gap;
+}
+
+/** Assets often share a cron (hourly); the pack process computes each schedule once. */
+const gaps = new Map<string, number>();
+
+function computeLongestGap(crons: readonly string[]): number {
   const start = Date.UTC(2026, 0, 5); // a Monday
   const week = 7 * 86_400_000;
   const times: number[] = [];
   for (const cron of crons) {
     const it = CronExpressionParser.parse(cron, { currentDate: new Date(start - 60_000), endDate: new Date(start + 2 * week), tz: "UTC" });
-    while (it.hasNext()) {
-      const t = it.next().getTime();
+    for (;;) {
+      let t: number;
+      try {
+        // next() throws past endDate; hasNext() would compute each firing twice.
+        t = it.next().getTime();
+      } catch {
+        break;
+      }
       times.push(t);
-      if (t > start + 2 * week) break;
+      if (t >= start + week) break;
     }
   }
   const sorted = [...new Set(times)].sort((a, b) => a - b);
+  if (sorted.length < 2 || (sorted[0] as number) >= start + week) return Number.POSITIVE_INFINITY;
   let longest = 0;
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1] as number;
     if (prev >= start + week) break;
     longest = Math.max(longest, (sorted[i] as number) - prev);
   }
-  return sorted.length < 2 ? Number.POSITIVE_INFINITY : longest / 60_000;
+  return longest / 60_000;
 }
 
 export interface FrequencyConfig {
