@@ -9,9 +9,11 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Registration } from "../pulumi/registrations";
+import type { ProgramRun } from "../pulumi/runProgram";
 import { assertStackName } from "../posture/stackName";
 import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
 import { trace } from "./checkTrace";
+import { deferUnusedSdkParts, lazySdk } from "./lazySdk.cjs";
 import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel } from "./policyPackHost";
 
 export interface Violation {
@@ -104,17 +106,8 @@ function diagnostics(res: any, urn = ""): Violation[] {
   });
 }
 
-export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
-  trace("check started (CLI loaded, arguments parsed)");
-  assertStackName(o.stack);
-  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
-  // The file's shape is checked now; its values once the pack has said what its policies take.
-  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
-  // Start the pack while the program runs: they are independent processes until analysis.
-  const starting = PolicyPackHost.start(o.packDir);
-  starting.then(() => trace("policy pack serving"), () => undefined);
-  trace("policy pack spawned");
-  let run;
+/** The program under mocks; any failure of it or of its config is a ProgramError. */
+async function evaluateProgram(o: CheckOptions, load: (entry: string) => Promise<unknown>): Promise<ProgramRun> {
   try {
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
@@ -122,38 +115,58 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
     const cfg = readStackConfig(o.cwd, o.stack);
     const entry = programEntry(o.cwd);
     trace("stack config parsed");
-    run = await runProgramWithMocks(cfg, () => load(entry));
+    const run = await runProgramWithMocks(cfg, () => load(entry));
     trace(`program evaluated: ${run.registrations.length} resources`);
+    return run;
   } catch (err) {
-    (await starting.catch(() => null))?.stop();
     throw err instanceof ProgramError ? err : new ProgramError((err as Error).message);
   }
-  const host = await starting;
+}
+
+/** The Analyzer conversation, as the engine holds it during `pulumi preview`. */
+async function analyze(host: PolicyPackHost, run: ProgramRun, o: CheckOptions, fileConfig: PolicyConfigFile, configFile: string | null): Promise<CheckResult> {
+  const info = await host.info();
+  // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
+  await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
+  const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
+  await host.configureStack(project, o.stack);
+  const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+  trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
+  const violations: Violation[] = [];
+  const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
+  for (const vs of perResource) violations.push(...vs);
+  trace(`resources analyzed (${judged.length} Analyze calls)`);
+  const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
+  stackReq.setResourcesList(judged.map(stackResource));
+  trace("stack request built");
+  violations.push(...diagnostics(await host.analyzeStack(stackReq)));
+  trace("stack analyzed (AnalyzeStack)");
+  return {
+    stack: o.stack,
+    project,
+    pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
+    resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
+    violations,
+  };
+}
+
+export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
+  trace("check started (CLI loaded, arguments parsed)");
+  assertStackName(o.stack);
+  // Before anything loads the SDK: the program (resolving it from its project) and our runner.
+  if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
+  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
+  // The file's shape is checked now; its values once the pack has said what its policies take.
+  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
+  // Start the pack while the program runs: they are independent processes until analysis.
+  const host = PolicyPackHost.start(o.packDir);
+  trace("policy pack spawned");
+  host.ready.then(() => trace("policy pack serving"), () => undefined);
   try {
+    const run = await evaluateProgram(o, load);
+    await host.ready;
     trace("pack awaited");
-    const info = await host.info();
-    // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
-    await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
-    const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
-    await host.configureStack(project, o.stack);
-    const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-    trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
-    const violations: Violation[] = [];
-    const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
-    for (const vs of perResource) violations.push(...vs);
-    trace(`resources analyzed (${judged.length} Analyze calls)`);
-    const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
-    stackReq.setResourcesList(judged.map(stackResource));
-    trace("stack request built");
-    violations.push(...diagnostics(await host.analyzeStack(stackReq)));
-    trace("stack analyzed (AnalyzeStack)");
-    return {
-      stack: o.stack,
-      project,
-      pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
-      resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
-      violations,
-    };
+    return await analyze(host, run, o, fileConfig, configFile);
   } finally {
     host.stop();
     trace("pack stopped");
