@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { installInterruptHandlers, interruptSignal, INTERRUPTED_EXIT, runCleanups } from "../lib/process/cleanup";
 import { registerBackup } from "./commands/backup";
 import { registerCheck } from "./commands/check";
+import { registerCost } from "./commands/cost";
 import { registerDrill } from "./commands/drill";
 import { registerIntegrity } from "./commands/integrity";
 import { registerListVerify } from "./commands/listVerify";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDrill(program);
   registerRunbook(program);
   registerIntegrity(program);
+  registerCost(program);
   return program;
 }
 

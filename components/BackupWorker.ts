@@ -25,7 +25,7 @@ import { createHmac } from "node:crypto";
 import * as path from "node:path";
 import { DEFAULT_LIMITS, PLAN_VERSION, RESTORE_TEST_BINDINGS, RESTORE_TEST_CHECKS_BINDING, sourceBindingName, type BackupPlan, type PlanAsset } from "../lib/backup/plan";
 import { packAssets, PLAN_BINDING, planBindings, planPartName } from "../lib/backup/planBindings";
-import { ABANDON_AFTER_MINUTES, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
+import { ABANDON_AFTER_MINUTES, QUEUE_MAX_CONCURRENCY, REPLICATION_LAG_MINUTES, STALE_GRACE_MINUTES, type Posture } from "../lib/posture/model";
 import { checksTooLarge, restoreTestChecksJson } from "../lib/posture/restoreTesting";
 import { bundleWorker } from "../lib/worker/bundle";
 import type { ScratchResources } from "./RestoreTesting";
@@ -228,7 +228,7 @@ export class BackupWorker extends pulumi.ComponentResource {
         scriptName: script.scriptName,
         type: "worker",
         // One step per invocation: each step's budget is sized to one invocation's limits.
-        settings: { batchSize: 1, maxRetries: STEP_MAX_RETRIES, maxWaitTimeMs: 1000, retryDelay: 10, maxConcurrency: 4 },
+        settings: { batchSize: 1, maxRetries: STEP_MAX_RETRIES, maxWaitTimeMs: 1000, retryDelay: 10, maxConcurrency: QUEUE_MAX_CONCURRENCY },
       },
       parent,
     );

@@ -192,8 +192,10 @@ function postureInputs(p: Posture): Record<string, unknown> {
     retention: p.retention,
     tiers: p.tiers,
     vault: p.vault,
-    neon: p.neon ? { projectId: p.neon.projectId, branchId: p.neon.branchId, restoreWindowDays: p.neon.restoreWindowDays } : undefined,
+    neon: p.neon ? { projectId: p.neon.projectId, branchId: p.neon.branchId, restoreWindowDays: p.neon.restoreWindowDays, plan: p.neon.plan, snapshots: p.neon.snapshots } : undefined,
     alerts: p.alerts,
     restoreTesting: p.restoreTesting ?? null,
+    // Declared sizes: the policy pack's posture-monthly-cost estimates the cost from them.
+    sizes: p.sizes ?? null,
   };
 }

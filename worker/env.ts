@@ -8,6 +8,19 @@ export interface StepMessage {
   readonly step: number;
   /** Absent: a backup step. "restore-test": a step of a restore test (worker/restoreTest/). */
   readonly purpose?: "restore-test";
+  /** A task of the backup's fan-out (a KV page read in parallel with the others); `step` is
+   * then the job step that queued it. */
+  readonly task?: TaskRef;
+}
+
+/** One independent piece of a backup, run by any consumer in parallel with its siblings. */
+export interface TaskRef {
+  /** 0-based task number within the backup (it orders the task's artifacts in the manifest). */
+  readonly n: number;
+  /** 0-based part: a task that stops at its step budget continues as part + 1. */
+  readonly part: number;
+  /** What the task needs, written by the step that queued it (e.g. its encrypted key list). */
+  readonly input: unknown;
 }
 
 export interface Env {

@@ -13,6 +13,7 @@ import type { InvocationLimits, InvocationStats } from "./limits/invocationBudge
 import type { R2LockRuleLike } from "./limits/r2Locks";
 import { throwIfInterrupted } from "../process/cleanup";
 import { ownedMiniflare } from "./ownedMiniflare";
+import { ConcurrentQueue, type QueueResult } from "./concurrentQueue";
 import { workerdOutbound } from "./tls";
 import { latestPointerKey, readLatest, type LatestPointer } from "../backup/catalog";
 import { RESTORE_TEST_BINDINGS, RESTORE_TEST_CHECKS_BINDING, type BackupPlan } from "../backup/plan";
@@ -21,6 +22,7 @@ import { STATE_PREFIX, type AssetRef } from "../format/layout";
 import type { BackupStorage, ObjectInfo, PutOptions, Body, ByteRange } from "../storage/types";
 
 export const LOCAL_QUEUE = "drposture-local-steps";
+const LOCAL_MAX_RETRIES = 2;
 export const WORKER_COMPATIBILITY_DATE = "2026-04-01";
 
 export interface AccessKeys {
@@ -37,6 +39,7 @@ export function workersPaidLimits(plan: BackupPlan): InvocationLimits {
     kvOperations: 1000,
     d1Queries: 1000,
     r2Operations: 1000,
+    storageOperations: 1000,
     // A step reads at most its byte budget, plus one KV value (25 MiB) past it.
     sourceBytes: plan.limits.bytesPerStep + 32 * 1024 * 1024,
   };
@@ -68,6 +71,9 @@ export interface LocalWorkerOptions {
   readonly triggerKeyHex?: string;
   /** Serve the Worker's fetch handler on http://127.0.0.1:<free port> (LocalWorker.url). */
   readonly http?: boolean;
+  /** Run up to this many queue deliveries at once (Queues' max_concurrency) on the concurrent
+   * local queue instead of Miniflare's one-at-a-time queue. */
+  readonly queueConcurrency?: number;
 }
 
 type MfR2 = Awaited<ReturnType<Miniflare["getR2Bucket"]>>;
@@ -115,14 +121,21 @@ export class LocalWorker {
     readonly limits: InvocationLimits,
     /** Where the Worker's fetch handler answers (with `http`), e.g. http://127.0.0.1:41234. */
     readonly url?: string,
+    /** The concurrent local queue (with `queueConcurrency`). */
+    readonly queue?: ConcurrentQueue,
   ) {}
 
   static async start(o: LocalWorkerOptions): Promise<LocalWorker> {
     const invocations: InvocationStats[] = [];
-    const mf = ownedMiniflare(localWorkerOptions(o, invocations), "backup Worker");
+    const queue = o.queueConcurrency ? new ConcurrentQueue(o.queueConcurrency, LOCAL_MAX_RETRIES) : undefined;
+    const mf = ownedMiniflare(localWorkerOptions(o, invocations, queue), "backup Worker");
     const ready = await mf.ready;
+    if (queue) {
+      const worker = await mf.getWorker();
+      queue.dispatch = (d) => worker.queue(LOCAL_QUEUE, [d]) as Promise<QueueResult>;
+    }
     const url = o.http ? ready.origin : undefined;
-    return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) }, url);
+    return new LocalWorker(mf, o.plan, o.keyHex, invocations, { ...workersPaidLimits(o.plan), ...(o.limits ?? {}) }, url, queue);
   }
 
   /** Invocations that went over a limit (each failed on Cloudflare as it failed here). */
@@ -132,7 +145,7 @@ export class LocalWorker {
 
   /** The most of each count any one invocation used. */
   peaks(): InvocationStats["counts"] {
-    const peak = { subrequests: 0, kvOperations: 0, d1Queries: 0, r2Operations: 0, sourceBytes: 0 };
+    const peak = { subrequests: 0, kvOperations: 0, d1Queries: 0, r2Operations: 0, storageOperations: 0, sourceBytes: 0 };
     for (const i of this.invocations) for (const k of Object.keys(peak) as Array<keyof typeof peak>) peak[k] = Math.max(peak[k], i.counts[k]);
     return peak;
   }
@@ -165,12 +178,13 @@ export class LocalWorker {
   }
 
   dispose(): Promise<void> {
+    this.queue?.dispose();
     return this.mf.dispose();
   }
 }
 
 /** Miniflare options for the backup Worker with a plan's bindings, under the local limits. */
-export function localWorkerOptions(o: LocalWorkerOptions, invocations: InvocationStats[] = []): MiniflareOptions {
+export function localWorkerOptions(o: LocalWorkerOptions, invocations: InvocationStats[] = [], queue?: ConcurrentQueue): MiniflareOptions {
   const bundle = bundleWorker();
   const shim = bundleModule("lib/local/limits/workerShim.ts", ["./index.js"]);
   const plan = o.plan;
@@ -209,14 +223,16 @@ export function localWorkerOptions(o: LocalWorkerOptions, invocations: Invocatio
         invocations.push((await request.json()) as InvocationStats);
         return new Response(null, { status: 204 });
       },
+      ...(queue ? { QUEUE_RELAY: queue.handler } : {}),
     },
     compatibilityDate: WORKER_COMPATIBILITY_DATE,
     compatibilityFlags: ["nodejs_compat"],
     d1Databases: d1,
     kvNamespaces: kv,
     r2Buckets: r2,
-    queueProducers: { BACKUP_QUEUE: { queueName: LOCAL_QUEUE } },
-    queueConsumers: { [LOCAL_QUEUE]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 2 } },
+    ...(queue
+      ? {}
+      : { queueProducers: { BACKUP_QUEUE: { queueName: LOCAL_QUEUE } }, queueConsumers: { [LOCAL_QUEUE]: { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: LOCAL_MAX_RETRIES } } }),
     bindings: {
       // Bound as production binds it: the plan in parts of at most 5 KB (planBindings throws past that).
       ...Object.fromEntries(Object.entries(planBindings(plan)).map(([name, json]) => [name, JSON.parse(json) as unknown])),

@@ -12,6 +12,7 @@ import { STACK_NAME, STACK_NAME_RULE } from "./identifiers";
 import { everyDaysOf, rotationOf, scheduleOrProblem, type RestoreTestingPosture } from "./restoreTesting";
 import { backupIntervalMinutes, cronForInterval, groupByCron, type CronGroup } from "./schedule";
 import { configSchema, type NeonPlan, type PostureConfig } from "./schema";
+import type { SizesConfig } from "./sizesConfig";
 
 export type AssetKind = "d1" | "kv" | "r2" | "neon";
 export type Tier = "daily" | "weekly" | "monthly";
@@ -36,6 +37,10 @@ export const STALE_GRACE_MINUTES = 5;
 export const REPLICATION_LAG_MINUTES = 120;
 /** A backup job whose state is untouched this long is abandoned (its step died without a retry). */
 export const ABANDON_AFTER_MINUTES = 30;
+/** Queue consumer invocations at once (Queues' max_concurrency, at most 250): a KV backup's
+ * page tasks run this many in parallel. 20 puts a million-key namespace inside a 15-minute RPO
+ * with room to spare (bench/scale); more only adds pressure on the sources. */
+export const QUEUE_MAX_CONCURRENCY = 20;
 
 export interface ProtectedAsset {
   /** "kind/name", unique in the stack. */
@@ -68,6 +73,8 @@ export interface NeonPosture {
   readonly restoreWindowDays: number;
   readonly historyRetentionSeconds: number;
   readonly plan: NeonPlan;
+  /** Snapshots Neon keeps per frequency (`neon.snapshots`). */
+  readonly snapshots: { readonly daily: number; readonly weekly: number; readonly monthly: number };
   /** Neon API v2 backup_schedule items for the branch: one per frequency that keeps snapshots,
    * retention_seconds from the snapshot count (not the tier days; Neon caps the count). */
   readonly snapshotSchedule: ReadonlyArray<{
@@ -114,6 +121,8 @@ export interface Posture {
   readonly restoreTesting?: RestoreTestingPosture;
   /** Incident response (`drposture:incident`), defaults resolved. */
   readonly incident: IncidentPosture;
+  /** Declared asset sizes (`drposture:sizes`), for the cost estimate; absent when not declared. */
+  readonly sizes?: SizesConfig;
 }
 
 const DEFAULT_PRIORITY: Record<AssetKind, number> = { neon: 1, d1: 1, kv: 2, r2: 3 };
@@ -176,6 +185,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     restoreWindowDays: cfg.neon.restoreWindowDays,
     historyRetentionSeconds: cfg.neon.restoreWindowDays * 86_400,
     plan: cfg.neon.plan,
+    snapshots: cfg.neon.snapshots,
     snapshotSchedule: neonSnapshotSchedule(cfg.neon),
   };
 
@@ -206,6 +216,7 @@ export function derivePosture(cfg: PostureConfig, stack: string): Posture {
     hasNeonApiKey: cfg.neonApiKey !== undefined,
     integrity: { postgres: cfg.integrity?.postgres ?? [], d1: cfg.integrity?.d1 ?? {} },
     incident: incidentPosture(cfg.incident),
+    ...(cfg.sizes ? { sizes: cfg.sizes } : {}),
     // Absent only in config built by hand (tests bypassing validation): the schema's default, on.
     ...(cfg.restoreTesting?.enabled !== false ? { restoreTesting: restoreTestingPosture(cfg, assets) } : {}),
   };

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { healthAlertsConfig } from "./healthConfig";
 import { incidentConfig } from "./incidentConfig";
 import { integrityConfig } from "./integrityConfig";
+import { sizesConfig, strayAssetSizes } from "./sizesConfig";
 import { checksTooLarge, everyDaysOf, restoreTestChecksJson, restoreTestingConfig, scheduleOrProblem } from "./restoreTesting";
 import { assetName as assetNameFormat, awsRegion, d1DatabaseId, emailAddress, hex32, kvNamespaceId, neonBranchId, neonDatabaseName, neonProjectId, r2BucketName } from "./identifiers";
 
@@ -183,6 +184,7 @@ const configObject = z.strictObject({
   integrity: integrityConfig,
   incident: incidentConfig,
   restoreTesting: restoreTestingConfig,
+  sizes: sizesConfig,
   neonApiKey: z
     .string()
     .min(1)
@@ -257,6 +259,7 @@ function crossFieldRules(cfg: z.output<typeof configObject>, ctx: z.RefinementCt
       ctx.addIssue({ code: "custom", path: ["integrity", "d1", name], input: name, message: `is not a D1 asset of this stack (assets.d1 names: ${known})` });
     }
   }
+  for (const [path, message] of strayAssetSizes(cfg.sizes, cfg.assets, cfg.neon !== undefined)) ctx.addIssue({ code: "custom", path, input: undefined, message });
   const total = cfg.assets.d1.length + cfg.assets.kv.length + cfg.assets.r2.length + (cfg.neon ? 1 : 0);
   if (cfg.restoreTesting?.enabled === true) restoreTestingRules(cfg, total, ctx);
   if (total === 0) {

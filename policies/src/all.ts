@@ -6,6 +6,7 @@ import { backupFrequencyMeetsRpo } from "./frequency";
 import { copiesInTwoProviders } from "./isolation";
 import { backupIdentityLeastPrivilege } from "./leastPrivilege";
 import { r2BucketLock, s3ObjectLock } from "./immutability";
+import { postureMonthlyCost } from "./monthlyCost";
 import { neonRestoreWindow } from "./neon";
 import { restoreTestsScheduled } from "./restoreTests";
 import { retentionMinimums } from "./retention";
@@ -25,4 +26,5 @@ export const drposturePolicies: Policies = [
   workerSecretsAreSecret,
   assetsCovered,
   restoreTestsScheduled,
+  postureMonthlyCost,
 ];

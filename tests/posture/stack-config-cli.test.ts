@@ -53,7 +53,7 @@ describe("unknown top-level drposture: keys", () => {
   it.each(loaders)("%s refuses them with exit 2, naming each key, the likely one and the known ones", async (_name, args) => {
     const r = await drposture(args("typo"));
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain("drposture:retension: unknown key (did you mean drposture:retention?); known keys: environment, primaryRegion, cloudflare, targets, assets, neon, retention, vault, alerts, alertWebhookUrl, integrity, incident, restoreTesting, neonApiKey");
+    expect(r.stderr).toContain("drposture:retension: unknown key (did you mean drposture:retention?); known keys: environment, primaryRegion, cloudflare, targets, assets, neon, retention, vault, alerts, alertWebhookUrl, integrity, incident, restoreTesting, sizes, neonApiKey");
     expect(r.stderr).toContain("drposture:alertz: unknown key (did you mean drposture:alerts?)");
     expect(r.stderr).toContain("drposture:retention: is required");
     expect(r.stderr).not.toMatch(/\n\s+at /);

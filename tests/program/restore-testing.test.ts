@@ -106,7 +106,7 @@ describe("restore testing follows the config", () => {
 
   it("declares scratch resources only for the kinds the stack has", async () => {
     vi.resetModules();
-    const edit = (cfg: ProgramConfig) => editKey("integrity", () => undefined)(editKey("neon", () => undefined)(editKey("assets", (a) => ({ kv: a.kv }))(cfg)));
+    const edit = (cfg: ProgramConfig) => editKey("sizes", () => undefined)(editKey("integrity", () => undefined)(editKey("neon", () => undefined)(editKey("assets", (a) => ({ kv: a.kv }))(cfg))));
     const rs = (await runStack("staging", edit)).mocks.resources;
     expect(ofType(rs, T.d1)).toEqual([]);
     expect(ofType(rs, T.kv)).toHaveLength(1);

@@ -113,14 +113,24 @@ describe("backup health baselines under attack through the R2 token", () => {
     const queue: StepMessage[] = [];
     const runnerIn = (limited: Env) => new BackupRunner(limited, { storage: flaky(r2(limited)), now: () => at("2026-11-20T08:15:00Z"), enqueue: async (m) => void queue.push(m) });
     await invocation(e, "scheduled", (limited) => runnerIn(limited).start(findAsset(e.BACKUP_PLAN, "kv/sessions")));
-    const step = queue[0] as StepMessage;
     outage = true;
-    await expect(drain(e, queue, runnerIn)).rejects.toThrow(/injected R2 read failure/);
+    // The commit step fails; the queue keeps it (and anything queued after it) for a retry.
+    const kept: StepMessage[] = [];
+    await expect(
+      (async () => {
+        while (queue.length) {
+          const msg = queue[0] as StepMessage;
+          await invocation(e, "queue", (limited) => runnerIn(limited).continue(msg));
+          queue.shift();
+        }
+      })(),
+    ).rejects.toThrow(/injected R2 read failure/);
+    kept.push(...queue);
     expect((await latest(e, "kv/sessions")).manifest.createdAt).toBe("2026-11-20T08:00:00.000Z");
 
     // The queue's retry, once R2 answers again, commits it with its baseline.
     outage = false;
-    expect(await drain(e, [step], runnerIn)).toContain("committed");
+    expect(await drain(e, kept, runnerIn)).toContain("committed");
     expect((await latest(e, "kv/sessions")).manifest.health?.history.map((s) => s.items)).toEqual([200]);
     expect((await healthAlerts(e, at("2026-11-20T08:20:00Z"))).map((f) => f.error)).toContainEqual(expect.stringMatching(/holds 20 keys, down 90% from 200/));
   });

@@ -13,10 +13,11 @@ import { CrashingStorage, latest, linesOf, manifestKeys, master, r2, testEnv } f
 import { seedSessions } from "./seeds";
 
 const ASSET = "kv/sessions";
-const E = () => testEnv({ limits: { opsPerStep: 16 } }); // 30 keys -> 2 steps, 4 artifacts
+const E = () => testEnv({ limits: { opsPerStep: 26 } }); // 30 keys -> pages of 16: 2 tasks, 4 artifacts
 
-/** Runs a backup through `storage` until it throws or commits; returns the pending message. */
-async function runUntilCrash(storage: CrashingStorage): Promise<{ crashed: Error | null; pending: StepMessage | null }> {
+/** Runs a backup through `storage` until it throws or commits; returns what is still queued,
+ * the message that crashed first (the queue redelivers it), its siblings after it. */
+async function runUntilCrash(storage: CrashingStorage): Promise<{ crashed: Error | null; pending: StepMessage[] }> {
   const queue: StepMessage[] = [];
   const runner = new BackupRunner(E(), { storage, enqueue: async (m) => void queue.push(m) });
   try {
@@ -26,9 +27,9 @@ async function runUntilCrash(storage: CrashingStorage): Promise<{ crashed: Error
       await runner.continue(msg);
       queue.shift();
     }
-    return { crashed: null, pending: null };
+    return { crashed: null, pending: [] };
   } catch (err) {
-    return { crashed: err as Error, pending: queue[0] ?? null };
+    return { crashed: err as Error, pending: queue };
   }
 }
 
@@ -60,9 +61,9 @@ describe("crash safety", () => {
         expect(manifests, where).toEqual([]);
       }
       // The queue redelivers the step; this time the storage holds.
-      const queue: StepMessage[] = pending ? [pending] : [];
+      const queue: StepMessage[] = [...pending];
       const runner = new BackupRunner(E(), { enqueue: async (m) => void queue.push(m) });
-      if (!pending) {
+      if (!pending.length) {
         // The crash hit the scheduled start: the Worker drops the job state and the next cron run starts over.
         await runner.discard(findAsset(E().BACKUP_PLAN, ASSET));
         await runner.start(findAsset(E().BACKUP_PLAN, ASSET));

@@ -36,7 +36,7 @@ export function s3(identity: S3Identity = "s3Restorer"): S3Storage {
 
 /** Cloudflare's per-invocation limits (Workers Paid) for the test plan's step budget. */
 export function testLimits(e: Env = env as unknown as Env): InvocationLimits {
-  return { subrequests: 1000, kvOperations: 1000, d1Queries: 1000, r2Operations: 1000, sourceBytes: e.BACKUP_PLAN.limits.bytesPerStep + 32 * 1024 * 1024 };
+  return { subrequests: 1000, kvOperations: 1000, d1Queries: 1000, r2Operations: 1000, storageOperations: 1000, sourceBytes: e.BACKUP_PLAN.limits.bytesPerStep + 32 * 1024 * 1024 };
 }
 
 /** Runs `fn` as one invocation: bindings and fetch charged, the backup bucket's lock rules on. */

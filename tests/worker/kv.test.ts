@@ -32,12 +32,19 @@ describe("KV backup", () => {
     }
   });
 
-  it("spreads a namespace over steps, one list page and at most the budget of reads each", async () => {
+  it("fans a namespace out into one task per list page, each within the budget of reads", async () => {
     await seedSessions(env.KV_SESSIONS, 95);
-    const e = testEnv({ limits: { opsPerStep: 21 } }); // 1 list + 20 reads per step
+    const e = testEnv({ limits: { opsPerStep: 21 } }); // pages of 21 - 10 = 11 keys
     const run = await backupNow(e, "kv/sessions");
-    expect(run.steps).toBe(5);
+    expect(run.outcomes.filter((o) => o === "task")).toHaveLength(9); // ceil(95 / 11) pages
+    for (const i of run.invocations) expect(i.counts.kvOperations, JSON.stringify(i)).toBeLessThanOrEqual(21);
+    expect(run.invocations.map((i) => i.violation).filter(Boolean)).toEqual([]);
     const { manifest } = await latest(e, "kv/sessions");
+    expect(manifest.artifacts.filter((a) => a.role === "kv-index")).toHaveLength(9);
+    expect(manifest.artifacts.some((a) => a.key.startsWith("_state/"))).toBe(false);
+    const left: string[] = [];
+    for await (const o of r2(e).list("_state/tasks/")) left.push(o.key);
+    expect(left).toEqual([]);
     expect(manifest.counts.keys).toBe(95);
     const index = (await linesOf(r2(e), manifest, "kv-index")) as KvIndexLine[];
     expect(index.map((l) => l[0])).toEqual([...index.map((l) => l[0])].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)));

@@ -27,7 +27,7 @@ describe("scheduled backups", () => {
   });
 
   it("a cron run backs up a namespace bigger than one step through the queue, to R2 and S3, and alerts on stale assets", async () => {
-    await seedSessions(env.KV_SESSIONS, 200); // 40 ops per step: 6 steps
+    await seedSessions(env.KV_SESSIONS, 200); // 40 ops per step: pages of 30 keys, 7 tasks
     await worker.scheduled(createScheduledController({ cron: "*/15 * * * *", scheduledTime: Date.now() }), env as never);
 
     const committed = await until("the backup to commit", async () => {
@@ -37,7 +37,7 @@ describe("scheduled backups", () => {
     expect(committed).toHaveLength(1);
     const { manifest, key } = await latest(testEnv(), "kv/sessions");
     await verifyManifest(await master(), manifest);
-    expect(manifest.artifacts.filter((a) => a.role === "kv-entries")).toHaveLength(6);
+    expect(manifest.artifacts.filter((a) => a.role === "kv-entries")).toHaveLength(7);
     expect((await linesOf(r2(), manifest, "kv-entries")).length).toBe(200);
     // The copy on S3 commits the same way: artifacts, then the manifest.
     const onS3 = await until("the S3 copy", async () => ((await objectExists(s3(), key)) ? true : undefined));

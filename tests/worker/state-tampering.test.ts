@@ -87,7 +87,7 @@ describe("a tampered backup bucket", () => {
     await runner.start(asset);
     await runner.continue(queue.shift() as StepMessage);
     // The writer token lists the new backup's prefix and plants an old genuine manifest there.
-    const pending = queue[0] as StepMessage;
+    const pending = queue.find((m) => !m.task) as StepMessage;
     const prefix = `daily/kv/sessions/${pending.backupId}/`;
     const { manifest: old } = await latest(e, "kv/sessions");
     await env.BACKUP_R2.put(`${prefix}manifest.json`, JSON.stringify(old));

@@ -10,7 +10,7 @@ import type { MasterKey } from "../../lib/format/keys";
 import type { Tier } from "../../lib/format/layout";
 import type { ArtifactEntry, Manifest, ManifestRef } from "../../lib/format/manifest";
 import type { BackupStorage } from "../../lib/storage/types";
-import type { Env } from "../env";
+import type { Env, TaskRef } from "../env";
 import type { ReplicationCursor } from "./replication";
 
 export type Counts = Record<string, number>;
@@ -33,6 +33,8 @@ export interface JobContext {
   readonly previous: LatestPointer | null;
   /** Writes one encrypted artifact of this backup. `name` must be unique within the job. */
   writeArtifact(name: string, role: string, produce: Produce): Promise<ArtifactEntry>;
+  /** Writes the encrypted input of task `n` (under _state/: removed once the task is adopted). */
+  writeTaskInput(n: number, produce: Produce): Promise<ArtifactEntry>;
 }
 
 export interface JobStart<C, D> {
@@ -50,6 +52,23 @@ export interface JobStep<C, D> {
   readonly details: D;
   readonly counts?: Counts;
   readonly dependsOn?: readonly ManifestRef[];
+  /** Tasks to run in parallel, each in its own invocation (see BackupJob.task). */
+  readonly tasks?: readonly TaskRef[];
+  /** Artifacts written by tasks that this step adopts into the backup, in manifest order. */
+  readonly adopted?: readonly ArtifactEntry[];
+  /** Run the next step no sooner than this (a step waiting for its tasks to finish). */
+  readonly delaySeconds?: number;
+}
+
+/** What one invocation of a task did: `resume` is where its next part starts (null: done). */
+export interface TaskResult {
+  readonly resume: unknown;
+  readonly counts?: Counts;
+}
+
+/** A running task: its ref and, from the second part on, where the last part stopped. */
+export interface TaskRun extends TaskRef {
+  readonly resume: unknown;
 }
 
 export interface JobFinish {
@@ -61,6 +80,9 @@ export interface BackupJob<C = unknown, D = unknown> {
   start(ctx: JobContext): Promise<JobStart<C, D>>;
   step(ctx: JobContext, cursor: C, details: D): Promise<JobStep<C, D>>;
   finish(ctx: JobContext, details: D): Promise<JobFinish>;
+  /** One task a step fanned out; runs concurrently with its siblings and the job's own steps,
+   * so it reads the job's details as they were when it was queued and keeps its own results. */
+  task?(ctx: JobContext, task: TaskRun, details: D): Promise<TaskResult>;
 }
 
 /** Persisted (sealed) between steps at _state/jobs/<kind>/<name>.json in the backup bucket.
@@ -87,6 +109,19 @@ export interface JobState {
   readonly counts: Counts;
   readonly dependsOn: readonly ManifestRef[];
   readonly updatedAt: string;
+  /** Tasks fanned out so far and how many of them are adopted (in order) into `artifacts`. */
+  readonly tasks?: TaskProgress;
+  /** The tasks the last step queued (queued again if the invocation died right after it). */
+  readonly queuedTasks?: readonly TaskRef[];
+}
+
+export interface TaskProgress {
+  readonly total: number;
+  readonly adopted: number;
+  /** Tasks below this number have had their _state/ objects removed. */
+  readonly cleaned: number;
+  /** When adoption started waiting for task `adopted` to finish. */
+  readonly waitingSince?: string;
 }
 
 /** The fields of a job that has not run a step yet. */

@@ -16,24 +16,25 @@ import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, STATE_PREFIX, 
 import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type Manifest } from "../../lib/format/manifest";
 import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
 import { getText, type BackupStorage } from "../../lib/storage/types";
-import type { Env, StepMessage } from "../env";
+import type { Env, StepMessage, TaskRef } from "../env";
 import { jobFor } from "../jobs";
 import { destinations } from "./destinations";
 import { addCounts, mergeRefs, NO_STEPS_YET, type BackupJob, type JobContext, type JobState } from "./job";
 import { planReplication, replicationStep } from "./replication";
+import { adoptTasks, saveTask, taskDone, taskInputKey, tasksPending, taskStart } from "./tasks";
 
 export { ReplicationError } from "./replication";
 
 export const WORKER_NAME = "drposture-worker";
 
-export type StepOutcome = "committed" | "replicated" | "continued" | "skipped" | "stale";
+export type StepOutcome = "committed" | "replicated" | "continued" | "task" | "skipped" | "stale";
 
 export interface RunnerOptions {
   /** Overrides the R2 destination (tests inject faults here). */
   readonly storage?: BackupStorage;
   readonly now?: () => Date;
-  /** Where the next step is sent; the Worker's queue by default. */
-  readonly enqueue?: (msg: StepMessage) => Promise<void>;
+  /** Where the next step (or task) is sent, after `delaySeconds`; the Worker's queue by default. */
+  readonly enqueue?: (msg: StepMessage, delaySeconds?: number) => Promise<void>;
 }
 
 const stateKey = (a: AssetRef) => `${STATE_PREFIX}jobs/${a.kind}/${a.name}.json`;
@@ -69,6 +70,7 @@ function context(env: Env, storage: BackupStorage, master: MasterKey, asset: Pla
     previous: state.previous,
     writeArtifact: (name, role, produce) =>
       writeArtifact(storage, master, { key: `${prefix}${name}-${attempt}${ARTIFACT_SUFFIX}`, name, role }, produce, DEFAULT_CHUNK_SIZE),
+    writeTaskInput: (n, produce) => writeArtifact(storage, master, { key: taskInputKey(asset, state.backupId, n), name: `task-input-${n}`, role: "task-input" }, produce, DEFAULT_CHUNK_SIZE),
   };
 }
 
@@ -76,14 +78,24 @@ export class BackupRunner {
   private readonly plan: BackupPlan;
   private readonly storage: BackupStorage;
   private readonly now: () => Date;
-  private readonly enqueue: (msg: StepMessage) => Promise<void>;
+  private readonly enqueue: (msg: StepMessage, delaySeconds?: number) => Promise<void>;
+  private readonly enqueueMany: (msgs: readonly StepMessage[]) => Promise<void>;
   private masterKey?: Promise<MasterKey>;
 
   constructor(private readonly env: Env, options: RunnerOptions = {}) {
     this.plan = env.BACKUP_PLAN;
     this.storage = options.storage ?? destinations(env).r2;
     this.now = options.now ?? (() => new Date());
-    this.enqueue = options.enqueue ?? (async (msg) => void (await env.BACKUP_QUEUE.send(msg)));
+    this.enqueue = options.enqueue ?? (async (msg, delaySeconds) => void (await env.BACKUP_QUEUE.send(msg, delaySeconds ? { delaySeconds } : undefined)));
+    const one = options.enqueue;
+    this.enqueueMany = one
+      ? async (msgs) => {
+          for (const m of msgs) await one(m);
+        }
+      : async (msgs) => {
+          // sendBatch takes at most 100 messages (and 256 KB) per call.
+          for (let i = 0; i < msgs.length; i += 100) await env.BACKUP_QUEUE.sendBatch(msgs.slice(i, i + 100).map((body) => ({ body })));
+        };
   }
 
   private master(): Promise<MasterKey> {
@@ -165,9 +177,11 @@ export class BackupRunner {
     const asset = findAsset(this.plan, msg.asset);
     const state = await this.readState(asset);
     if (!state || state.backupId !== msg.backupId) return "stale";
+    if (msg.task) return this.runTask(asset, state, msg);
     if (state.step === msg.step + 1) {
       // This step ran and saved its cursor, but the invocation died before queueing the next
-      // one: queue it now (a duplicate is harmless, it finds the step already done).
+      // one (or its tasks): queue them now (a duplicate is harmless, it finds the work done).
+      await this.enqueueTasks(state, state.queuedTasks ?? []);
       await this.enqueue({ asset: state.asset, backupId: state.backupId, step: state.step });
       return "continued";
     }
@@ -202,6 +216,7 @@ export class BackupRunner {
   }
 
   private async runStep(asset: PlanAsset, state: JobState): Promise<StepOutcome> {
+    if (state.cursor === null && tasksPending(state.tasks)) return this.adoptStep(asset, state);
     const master = await this.master();
     const ctx = context(this.env, this.storage, master, asset, state);
     const job = jobFor(asset.kind);
@@ -215,6 +230,8 @@ export class BackupRunner {
       },
     };
     const r = await job.step(tracking, state.cursor, state.details);
+    const queued = r.tasks ?? [];
+    const total = (state.tasks?.total ?? 0) + queued.length;
     const next: JobState = {
       ...state,
       step: state.step + 1,
@@ -224,14 +241,73 @@ export class BackupRunner {
       counts: addCounts(state.counts, r.counts),
       dependsOn: mergeRefs(state.dependsOn, r.dependsOn),
       updatedAt: this.now().toISOString(),
+      ...(total ? { tasks: { ...(state.tasks ?? { adopted: 0, cleaned: 0 }), total }, queuedTasks: queued } : {}),
     };
-    if (r.cursor !== null) {
+    if (r.cursor !== null || tasksPending(next.tasks)) {
+      // State first: a task must never run for a step whose cursor was not saved.
       await this.saveState(next);
-      await this.enqueue({ asset: state.asset, backupId: state.backupId, step: next.step });
+      await this.enqueueTasks(next, queued);
+      await this.enqueue({ asset: state.asset, backupId: state.backupId, step: next.step }, r.delaySeconds);
       return "continued";
     }
     await this.commit(tracking, job, next);
     return "committed";
+  }
+
+  /** Queues tasks a step fanned out (each names the step that queued it). */
+  private async enqueueTasks(state: JobState, tasks: readonly TaskRef[]): Promise<void> {
+    await this.enqueueMany(tasks.map((task) => ({ asset: state.asset, backupId: state.backupId, step: state.step - 1, task })));
+  }
+
+  /** After the job's own steps: takes finished tasks into the job in order, then commits. */
+  private async adoptStep(asset: PlanAsset, state: JobState): Promise<StepOutcome> {
+    const master = await this.master();
+    const a = await adoptTasks(this.storage, master, asset, state, this.plan.limits.opsPerStep, this.now());
+    const next: JobState = {
+      ...state,
+      step: state.step + 1,
+      artifacts: [...state.artifacts, ...a.artifacts],
+      counts: addCounts(state.counts, a.counts),
+      tasks: a.progress,
+      queuedTasks: [],
+      // Polling is progress: a straggling task is bounded by TASK_WAIT_LIMIT_MINUTES instead.
+      updatedAt: this.now().toISOString(),
+    };
+    if (tasksPending(next.tasks)) {
+      await this.saveState(next);
+      await this.enqueue({ asset: state.asset, backupId: state.backupId, step: next.step }, a.delaySeconds);
+      return "continued";
+    }
+    const ctx = context(this.env, this.storage, master, asset, next);
+    await this.commit(ctx, jobFor(asset.kind), next);
+    return "committed";
+  }
+
+  /** One part of a task: runs it, keeps its results under _state/tasks/, queues the next part. */
+  private async runTask(asset: PlanAsset, state: JobState, msg: StepMessage): Promise<StepOutcome> {
+    const task = msg.task as TaskRef;
+    const job = jobFor(asset.kind);
+    if (state.phase !== "backup" || !job.task) return "stale";
+    const master = await this.master();
+    if (await taskDone(this.storage, master, asset, state.backupId, task.n)) return "stale";
+    const start = await taskStart(this.storage, master, asset, state.backupId, task);
+    if (task.part > 0 && !start) return "stale";
+    const ctx = context(this.env, this.storage, master, asset, state);
+    const artifacts = [...(start?.artifacts ?? [])];
+    const tracking: JobContext = {
+      ...ctx,
+      writeArtifact: async (name, role, produce) => {
+        const entry = await ctx.writeArtifact(name, role, produce);
+        artifacts.push(entry);
+        return entry;
+      },
+    };
+    const r = await job.task(tracking, { ...task, resume: start?.resume ?? null }, state.details);
+    const counts = addCounts(start?.counts ?? {}, r.counts);
+    const part = r.resume === null ? task.part : task.part + 1;
+    await saveTask(this.storage, master, asset, state.backupId, task.n, { part, resume: r.resume, artifacts, counts });
+    if (r.resume !== null) await this.enqueue({ ...msg, task: { ...task, part } });
+    return "task";
   }
 
   private async commit(ctx: JobContext, job: BackupJob, state: JobState): Promise<void> {

@@ -4,27 +4,32 @@
  *  - differential ("incremental" in the manifest): keys added, changed or deleted since the
  *    day's full backup, found by comparing with that backup's index. Restore = full + the
  *    newest differential.
- * One step = one list page (or the rest of one) and one read per key, until the step's
- * operation budget (KV allows 1,000 operations per invocation) or byte budget is spent; a step
- * that stops inside a page resumes after the last key it handled (kvPage.ts). Values stream
- * into the artifact (kvValue.ts), so memory stays at a chunk whatever their size.
+ * A namespace of a million keys cannot be read in one chain of steps inside a 15-minute RPO
+ * (about 1,250 invocations of ~800 reads, one after the other). So the job's own steps only
+ * list: each list page (at most one invocation's worth of reads) becomes a task with its key
+ * names, metadata and expiration (and, in a differential, the base index lines over its key
+ * range), written encrypted under _state/tasks/. The tasks read the values in parallel on the
+ * queue's consumers (kvPage.ts); the engine adopts their artifacts in page order, so the
+ * manifest's entries and index stay sorted by key (worker/engine/tasks.ts).
  */
-import { DeferredArtifact } from "../../lib/backup/artifacts";
+import { DeferredArtifact, openArtifact, readLines } from "../../lib/backup/artifacts";
 import { readManifest } from "../../lib/backup/catalog";
-import { compareUtf8, type KvIndexLine } from "../../lib/backup/kvRecords";
+import type { KvIndexLine } from "../../lib/backup/kvRecords";
 import { verifyManifest, type ArtifactEntry, type ManifestRef } from "../../lib/format/manifest";
-import type { BackupJob, JobContext } from "../engine/job";
+import type { TaskRef } from "../env";
+import type { BackupJob, JobContext, TaskRun } from "../engine/job";
 import { KvPageWalk } from "./kvPage";
 import type { ListedKey } from "./kvValue";
 import { linesUpTo, START, type IndexPosition } from "./orderedIndex";
+import { kvPageKeys as pageKeys, kvPagesPerStep as pagesPerStep, KV_TASK_OVERHEAD_OPS as TASK_OVERHEAD_OPS } from "../../lib/backup/fanout";
 
 interface Cursor {
-  /** KV list cursor of the page being worked on (null: the first page). */
+  /** KV list cursor of the next page (null: the first page). */
   list: string | null;
-  /** Last key of that page already written (null: none yet). */
-  after: string | null;
   /** Position in the base backup's index (differential only). */
   base: IndexPosition;
+  /** Tasks queued so far (the next page's task number). */
+  pages: number;
 }
 
 interface Details {
@@ -33,7 +38,15 @@ interface Details {
   baseIndex: ArtifactEntry[];
 }
 
-const MAX_LIST = 1000;
+/** Where a task's next part resumes: after the last key the previous part handled. */
+interface Resume {
+  after: string;
+}
+
+/** One line of a task's input: a listed key, or a line of the base index over its range. */
+type InputLine = ["k", string, unknown, number | null] | ["b", string, string];
+
+
 
 function namespace(ctx: JobContext): KVNamespace {
   const kv = ctx.env[ctx.asset.binding ?? ""] as KVNamespace | undefined;
@@ -41,9 +54,22 @@ function namespace(ctx: JobContext): KVNamespace {
   return kv;
 }
 
+
+
+async function readInput(ctx: JobContext, entry: ArtifactEntry): Promise<{ keys: ListedKey[]; base: KvIndexLine[] }> {
+  const keys: ListedKey[] = [];
+  const base: KvIndexLine[] = [];
+  for await (const raw of readLines(await openArtifact(ctx.storage, ctx.master, entry))) {
+    const l = raw as InputLine;
+    if (l[0] === "k") keys.push({ name: l[1], ...(l[2] !== null && l[2] !== undefined ? { metadata: l[2] } : {}), ...(l[3] ? { expiration: l[3] } : {}) });
+    else base.push([l[1], l[2]]);
+  }
+  return { keys, base };
+}
+
 export const kvJob: BackupJob<Cursor, Details> = {
   async start(ctx) {
-    const full = { cursor: { list: null, after: null, base: START }, mode: "full" as const, details: { differential: false, base: null, baseIndex: [] } };
+    const full = { cursor: { list: null, base: START, pages: 0 }, mode: "full" as const, details: { differential: false, base: null, baseIndex: [] } };
     const lastFull = ctx.previous?.lastFull;
     const sameDay = lastFull && lastFull.createdAt.slice(0, 10) === ctx.createdAt.slice(0, 10);
     if (ctx.tier !== "daily" || !lastFull || !sameDay || lastFull.mode !== "full") return full;
@@ -59,18 +85,40 @@ export const kvJob: BackupJob<Cursor, Details> = {
     };
   },
 
+  /** Lists pages and queues one task per page. */
   async step(ctx, cursor, d) {
     const kv = namespace(ctx);
+    const { opsPerStep } = ctx.plan.limits;
+    const tasks: TaskRef[] = [];
+    let { list, base, pages } = cursor;
+    for (let i = 0; i < pagesPerStep(opsPerStep); i++) {
+      const page = await kv.list<unknown>({ limit: pageKeys(opsPerStep), ...(list ? { cursor: list } : {}) });
+      // The base index lines up to this page's last key (all the rest after the last page).
+      const pageLast = page.list_complete ? null : (page.keys[page.keys.length - 1]?.name ?? null);
+      const lines = d.differential ? await linesUpTo<KvIndexLine>(ctx, d.baseIndex, base, pageLast, (l) => l[0]) : null;
+      if (lines) base = lines.pos;
+      const input = await ctx.writeTaskInput(pages, async (out) => {
+        for (const k of page.keys) await out.line(["k", k.name, k.metadata ?? null, k.expiration ?? null] satisfies InputLine);
+        for (const l of lines?.lines ?? []) await out.line(["b", l[0], l[1]] satisfies InputLine);
+      });
+      tasks.push({ n: pages++, part: 0, input });
+      if (page.list_complete) return { cursor: null, details: d, tasks };
+      list = page.cursor;
+    }
+    return { cursor: { list, base, pages }, details: d, tasks };
+  },
+
+  /** Reads one page's values (or the rest of them) into its entries and index artifacts. */
+  async task(ctx, run: TaskRun, d) {
+    const kv = namespace(ctx);
     const { opsPerStep, bytesPerStep } = ctx.plan.limits;
-    const page = await kv.list<unknown>({ limit: Math.min(MAX_LIST, Math.max(1, opsPerStep - 1)), ...(cursor.list ? { cursor: cursor.list } : {}) });
-    const todo = page.keys.filter((k) => cursor.after === null || compareUtf8(k.name, cursor.after) > 0) as ListedKey[];
-    // The base backup's lines over the rest of this page's key range (differential only).
-    const pageLast = page.list_complete ? null : (page.keys[page.keys.length - 1]?.name ?? null);
-    const base = d.differential ? await linesUpTo<KvIndexLine>(ctx, d.baseIndex, cursor.base, pageLast, (l) => l[0]) : null;
-    const walk = new KvPageWalk(kv, { opsPerStep, bytesPerStep, opsSpent: 1 }, base?.lines ?? null, cursor.after);
-    const n = String(ctx.step).padStart(5, "0");
-    // Opened on the first byte: a differential step over unchanged keys adds no object.
-    const entries = new DeferredArtifact((p) => ctx.writeArtifact(`entries-${n}`, "kv-entries", p));
+    const { keys, base } = await readInput(ctx, run.input as ArtifactEntry);
+    const after = (run.resume as Resume | null)?.after ?? null;
+    const walk = new KvPageWalk(kv, { opsPerStep, bytesPerStep, opsSpent: Math.min(TASK_OVERHEAD_OPS, opsPerStep - 1) }, d.differential ? base : null, after);
+    const todo = after === null ? keys : keys.slice(keys.findIndex((k) => k.name === after) + 1);
+    const name = `${String(run.n).padStart(6, "0")}-${run.part}`;
+    // Opened on the first byte: a differential task over unchanged keys adds no object.
+    const entries = new DeferredArtifact((p) => ctx.writeArtifact(`entries-${name}`, "kv-entries", p));
     try {
       await walk.run(todo, entries);
     } catch (err) {
@@ -79,15 +127,13 @@ export const kvJob: BackupJob<Cursor, Details> = {
     }
     await entries.close();
     if (walk.index.length) {
-      await ctx.writeArtifact(`index-${n}`, "kv-index", async (out) => {
+      await ctx.writeArtifact(`index-${name}`, "kv-index", async (out) => {
         for (const l of walk.index) await out.line(l);
       });
     }
-    // Where the base index continues: after the last key handled, or past this page's range.
-    const resume = walk.resumeLine();
-    const basePos = !base ? cursor.base : resume >= 0 ? (base.at[resume] as IndexPosition) : base.pos;
-    const next: Cursor | null = walk.stopped ? { list: cursor.list, after: walk.lastDone, base: basePos } : page.list_complete ? null : { list: page.cursor, after: null, base: basePos };
-    return { cursor: next, details: d, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted, listed: walk.handled } };
+    const resume: Resume | null = walk.stopped && walk.lastDone !== null ? { after: walk.lastDone } : null;
+    if (walk.stopped && walk.lastDone === null && todo.length) throw new Error(`KV task ${run.n} could not read one key within its step budget`);
+    return { resume, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted, listed: walk.handled } };
   },
 
   async finish(_ctx, d) {

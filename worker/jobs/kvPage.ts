@@ -1,11 +1,12 @@
 /**
- * One KV backup step over one list page (or the rest of one): reads each key's value as a
- * stream until the step's operation or byte budget is spent, writes changed values (all of
- * them in a full backup) and deletions into the entries artifact, and records each key's hash
- * for the index. In a differential backup the page's key range is merged with the base
+ * One KV backup task over one list page (or the rest of one): reads each key's value as a
+ * stream, several reads in flight (kvReadAhead.ts), until the part's operation or byte budget
+ * is spent; writes changed values (all of them in a full backup) and deletions into the entries
+ * artifact, and records each key's hash for the index. In a differential backup the page's key range is merged with the base
  * backup's index lines: a key the base has and the listing lacks is a deletion.
  */
 import { compareUtf8, type KvEntryRecord, type KvIndexLine } from "../../lib/backup/kvRecords";
+import { ReadAhead } from "./kvReadAhead";
 import { streamValue, writeKept, type EntrySink, type ListedKey } from "./kvValue";
 
 /** Values up to this size are held to compare with the base before writing. */
@@ -43,29 +44,27 @@ export class KvPageWalk {
   }
 
   async run(keys: readonly ListedKey[], out: EntrySink): Promise<void> {
-    for (const k of keys) {
-      if (this.ops + 1 > this.budget.opsPerStep || this.bytes >= this.budget.bytesPerStep) {
-        this.stopped = true;
-        return;
+    const ahead = new ReadAhead((name) => this.read(name), keys.map((k) => k.name), () => this.ops + 1 <= this.budget.opsPerStep);
+    try {
+      for (const [i, k] of keys.entries()) {
+        const stream = this.bytes >= this.budget.bytesPerStep ? undefined : await ahead.take(i);
+        if (stream === undefined) {
+          this.stopped = true;
+          return;
+        }
+        await this.deletionsBefore(out, k.name);
+        await this.key(k, stream, out);
+        this.lastDone = k.name;
+        this.handled++;
       }
-      await this.deletionsBefore(out, k.name);
-      await this.key(k, out);
-      this.lastDone = k.name;
-      this.handled++;
+      await this.deletionsBefore(out, null);
+    } finally {
+      await ahead.cancelRest();
     }
-    await this.deletionsBefore(out, null);
   }
 
-  /** Index of the first base line after the last key handled (-1 when the page was finished). */
-  resumeLine(): number {
-    if (!this.base || !this.stopped) return -1;
-    const last = this.lastDone;
-    return this.base.findIndex((l) => last === null || compareUtf8(l[0], last) > 0);
-  }
-
-  private async key(k: ListedKey, out: EntrySink): Promise<void> {
+  private async key(k: ListedKey, stream: ReadableStream<Uint8Array> | null, out: EntrySink): Promise<void> {
     const before = this.base && this.base[this.b]?.[0] === k.name ? (this.base[this.b++] as KvIndexLine)[1] : undefined;
-    const stream = await this.read(k.name);
     if (stream === null) {
       // Expired or deleted since the listing: a deletion if the base had it.
       if (before !== undefined) await this.deletion(out, k.name);

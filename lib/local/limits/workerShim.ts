@@ -11,9 +11,28 @@ import type { InvocationLimits } from "./invocationBudget";
 import type { R2LockRuleLike } from "./r2Locks";
 import { runInvocation } from "./runInvocation";
 
+interface Relay {
+  fetch(url: string, init: RequestInit): Promise<Response>;
+}
+
 interface ShimBindings {
   readonly LOCAL_LIMITS: { readonly limits: InvocationLimits; readonly r2Locks: Record<string, R2LockRuleLike[]> };
-  readonly LIMITS_REPORT: { fetch(url: string, init: RequestInit): Promise<Response> };
+  readonly LIMITS_REPORT: Relay;
+  /** Present when the local queue runs several consumers at once (concurrentQueue.ts). */
+  readonly QUEUE_RELAY?: Relay;
+}
+
+/** BACKUP_QUEUE's producer, posting to the concurrent local queue instead of Miniflare's. */
+function relayedQueue(relay: Relay) {
+  const post = async (messages: Array<{ body: unknown; delaySeconds?: number }>) => {
+    const r = await relay.fetch("http://queue/send", { method: "POST", body: JSON.stringify({ messages }) });
+    if (!r.ok) throw new Error(`Queue send failed: ${await r.text()}`);
+  };
+  return {
+    send: (body: unknown, o?: { delaySeconds?: number }) => post([{ body, ...(o?.delaySeconds ? { delaySeconds: o.delaySeconds } : {}) }]),
+    sendBatch: (msgs: Array<{ body: unknown; delaySeconds?: number }>, o?: { delaySeconds?: number }) =>
+      post(msgs.map((m) => ({ body: m.body, ...((m.delaySeconds ?? o?.delaySeconds) ? { delaySeconds: m.delaySeconds ?? o?.delaySeconds } : {}) }))),
+  };
 }
 
 type Env = ShimBindings & Record<string, unknown>;
@@ -27,7 +46,8 @@ interface Handlers {
 const handlers = worker as Handlers;
 
 function run<T>(kind: "scheduled" | "queue" | "fetch", env: Env, fn: (e: Record<string, unknown>) => Promise<T>): Promise<T> {
-  const { LOCAL_LIMITS, LIMITS_REPORT, ...production } = env;
+  const { LOCAL_LIMITS, LIMITS_REPORT, QUEUE_RELAY, ...production } = env;
+  if (QUEUE_RELAY) production.BACKUP_QUEUE = relayedQueue(QUEUE_RELAY);
   return runInvocation(kind, production, {
     limits: LOCAL_LIMITS.limits,
     r2Locks: LOCAL_LIMITS.r2Locks,

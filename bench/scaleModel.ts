@@ -1,0 +1,73 @@
+/**
+ * bench/scale's arithmetic: a straight-line fit of backup time against size from two measured
+ * sizes, and a model of the same backup on Cloudflare. Locally every KV, R2 and D1 operation is
+ * a loopback call; on Cloudflare each is a network round trip. The model adds, per operation
+ * counted in the local run (scaled to the target size), an ASSUMED latency, divided by how many
+ * of them run at once: a serial chain of steps waits for each; a KV task keeps six reads in
+ * flight and up to QUEUE_MAX_CONCURRENCY tasks run at once. The latencies are assumptions
+ * (conservative: a cold read from KV's central store, not a cached one), printed with the
+ * results, not measurements of Cloudflare.
+ */
+
+export interface Sample {
+  readonly size: number;
+  readonly seconds: number;
+}
+
+/** Least squares through the samples: seconds = fixed + perUnit * size. */
+export function fit(samples: readonly Sample[]): { fixed: number; perUnit: number } {
+  const n = samples.length;
+  const mx = samples.reduce((s, p) => s + p.size, 0) / n;
+  const my = samples.reduce((s, p) => s + p.seconds, 0) / n;
+  const sxx = samples.reduce((s, p) => s + (p.size - mx) ** 2, 0);
+  const perUnit = sxx === 0 ? my / mx : samples.reduce((s, p) => s + (p.size - mx) * (p.seconds - my), 0) / sxx;
+  return { fixed: Math.max(0, my - perUnit * mx), perUnit };
+}
+
+/** Assumed Cloudflare latencies, seconds per operation (see the header). */
+export const ASSUMED_LATENCY = {
+  kvRead: 0.02,
+  kvList: 0.05,
+  r2Op: 0.03,
+  d1Query: 0.03,
+  /** From a step's end to the next step's start through the queue. */
+  queueHop: 0.2,
+} as const;
+
+/** Operations of one local run, as counted by the Workers-limit accounting. */
+export interface RunCounts {
+  readonly steps: number;
+  readonly tasks: number;
+  readonly kvOperations: number;
+  readonly r2Operations: number;
+  readonly d1Queries: number;
+}
+
+export interface Projection {
+  /** Local time at the target size, from the fit. */
+  readonly localSeconds: number;
+  /** Modelled on Cloudflare with `concurrency` consumers. */
+  readonly cloudflareSeconds: number;
+}
+
+/**
+ * KV: the listing chain is serial (one list per page, one hop per step); tasks hold six reads
+ * in flight each, `concurrency` at a time; the local per-key time is spread the same way.
+ */
+export function projectKv(localAtTarget: number, c: RunCounts, scale: number, concurrency: number, pageKeys: number): Projection {
+  const tasks = Math.ceil(c.tasks * scale);
+  const pages = tasks;
+  const listing = pages * ASSUMED_LATENCY.kvList + Math.ceil(c.steps * scale) * ASSUMED_LATENCY.queueHop;
+  const perTask = (pageKeys * ASSUMED_LATENCY.kvRead) / 6 + (c.r2Operations / Math.max(1, c.tasks)) * ASSUMED_LATENCY.r2Op;
+  const waves = Math.ceil(tasks / concurrency);
+  const taskWall = waves * perTask;
+  // Local work (encrypting, hashing, writing) overlaps across consumers on Cloudflare.
+  const cpu = localAtTarget / Math.min(concurrency, Math.max(1, tasks));
+  return { localSeconds: localAtTarget, cloudflareSeconds: Math.max(listing, taskWall) + cpu + ASSUMED_LATENCY.queueHop * 3 };
+}
+
+/** D1 and R2: one chain of steps; every operation waits for the one before. */
+export function projectSerial(localAtTarget: number, c: RunCounts, scale: number): Projection {
+  const ops = (c.r2Operations * ASSUMED_LATENCY.r2Op + c.d1Queries * ASSUMED_LATENCY.d1Query + c.kvOperations * ASSUMED_LATENCY.kvRead) * scale;
+  return { localSeconds: localAtTarget, cloudflareSeconds: localAtTarget + ops + c.steps * scale * ASSUMED_LATENCY.queueHop };
+}
