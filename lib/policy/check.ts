@@ -14,7 +14,7 @@ import { assertStackName } from "../posture/stackName";
 import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
 import { trace } from "./checkTrace";
 import { deferUnusedSdkParts, lazySdk } from "./lazySdk.cjs";
-import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel } from "./policyPackHost";
+import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel, type PackInfo } from "./policyPackHost";
 
 export interface Violation {
   readonly policy: string;
@@ -106,8 +106,8 @@ function diagnostics(res: any, urn = ""): Violation[] {
   });
 }
 
-/** The program under mocks; any failure of it or of its config is a ProgramError. */
-async function evaluateProgram(o: CheckOptions, load: (entry: string) => Promise<unknown>): Promise<ProgramRun> {
+/** The program's config and entry, and the runtime to run it; a failure is a ProgramError. */
+function loadProgram(o: CheckOptions) {
   try {
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
@@ -115,30 +115,35 @@ async function evaluateProgram(o: CheckOptions, load: (entry: string) => Promise
     const cfg = readStackConfig(o.cwd, o.stack);
     const entry = programEntry(o.cwd);
     trace("stack config parsed");
-    const run = await runProgramWithMocks(cfg, () => load(entry));
-    trace(`program evaluated: ${run.registrations.length} resources`);
-    return run;
+    return { cfg, run: (load: (entry: string) => Promise<unknown>) => runProgramWithMocks(cfg, () => load(entry)) };
   } catch (err) {
     throw err instanceof ProgramError ? err : new ProgramError((err as Error).message);
   }
 }
 
-/** The Analyzer conversation, as the engine holds it during `pulumi preview`. */
-async function analyze(host: PolicyPackHost, run: ProgramRun, o: CheckOptions, fileConfig: PolicyConfigFile, configFile: string | null): Promise<CheckResult> {
+/** GetAnalyzerInfo, Configure (validated first, as `pulumi preview --policy-pack-config` does),
+ * ConfigureStack: what the engine tells a pack before the program's resources arrive. */
+async function configurePack(host: PolicyPackHost, project: string, o: CheckOptions, fileConfig: PolicyConfigFile, configFile: string | null): Promise<PackInfo> {
+  await host.ready;
+  trace("policy pack serving");
   const info = await host.info();
-  // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
   await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
-  const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
   await host.configureStack(project, o.stack);
-  const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
   trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
+  return info;
+}
+
+/** Analyze per resource, then AnalyzeStack once, as the engine does during `pulumi preview`. */
+async function analyze(host: PolicyPackHost, info: PackInfo, run: ProgramRun, project: string, o: CheckOptions, configFile: string | null): Promise<CheckResult> {
+  const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
   const violations: Violation[] = [];
-  const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
-  for (const vs of perResource) violations.push(...vs);
-  trace(`resources analyzed (${judged.length} Analyze calls)`);
+  const analyzing = Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
+  // Built while the pack answers the Analyze calls; sent once they are all answered.
   const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
   stackReq.setResourcesList(judged.map(stackResource));
   trace("stack request built");
+  for (const vs of await analyzing) violations.push(...vs);
+  trace(`resources analyzed (${judged.length} Analyze calls)`);
   violations.push(...diagnostics(await host.analyzeStack(stackReq)));
   trace("stack analyzed (AnalyzeStack)");
   return {
@@ -158,15 +163,25 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
   const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
   // The file's shape is checked now; its values once the pack has said what its policies take.
   const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
-  // Start the pack while the program runs: they are independent processes until analysis.
+  // The pack loads while the program does: they are independent processes until analysis.
   const host = PolicyPackHost.start(o.packDir);
   trace("policy pack spawned");
-  host.ready.then(() => trace("policy pack serving"), () => undefined);
   try {
-    const run = await evaluateProgram(o, load);
-    await host.ready;
+    const program = loadProgram(o);
+    // Configured as soon as it serves, while the program runs (the engine too configures its
+    // analyzers before the program's resources arrive). A program error still comes first.
+    const configured = configurePack(host, program.cfg.project, o, fileConfig, configFile);
+    configured.catch(() => undefined);
+    let run: ProgramRun;
+    try {
+      run = await program.run(load);
+      trace(`program evaluated: ${run.registrations.length} resources`);
+    } catch (err) {
+      throw new ProgramError((err as Error).message);
+    }
+    const info = await configured;
     trace("pack awaited");
-    return await analyze(host, run, o, fileConfig, configFile);
+    return await analyze(host, info, run, program.cfg.project, o, configFile);
   } finally {
     host.stop();
     trace("pack stopped");
