@@ -34,9 +34,10 @@ if (mode === "slow-analysis") for (const p of judges as any[]) if (p.validateSta
 `;
 
 function testPack(): string {
-  const dir = path.join(work, "pack");
+  const dir = path.join(work, "policies");
   for (const f of ["PulumiPolicy.yaml", "package.json", "tsconfig.json", "index.ts", "src", "config"]) cpSync(path.join(ROOT, "policies", f), path.join(dir, f), { recursive: true });
-  symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  // The pack imports the checkout's lib/ (the cost model) relatively, and its packages.
+  for (const linked of ["node_modules", "lib"]) symlinkSync(path.join(ROOT, linked), path.join(work, linked));
   writeFileSync(path.join(dir, "index.ts"), `${PRELUDE}\n${readFileSync(path.join(dir, "index.ts"), "utf8")}`);
   return dir;
 }
@@ -114,7 +115,7 @@ beforeAll(async () => {
   pack = testPack();
   // The first start compiles and type-checks the copy (seconds on a busy machine): not timed below.
   const warm = drposture("plain", []);
-  expect(await warm.exit).toBe(0);
+  expect(await warm.exit, warm.stderr()).toBe(0);
 }, 120_000);
 
 afterAll(() => {
