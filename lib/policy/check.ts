@@ -9,9 +9,12 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import type { Registration } from "../pulumi/registrations";
+import type { ProgramRun } from "../pulumi/runProgram";
 import { assertStackName } from "../posture/stackName";
 import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
-import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel } from "./policyPackHost";
+import { trace } from "./checkTrace";
+import { deferUnusedSdkParts, lazySdk } from "./lazySdk.cjs";
+import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel, type PackInfo } from "./policyPackHost";
 
 export interface Violation {
   readonly policy: string;
@@ -103,60 +106,84 @@ function diagnostics(res: any, urn = ""): Violation[] {
   });
 }
 
-/** DRPOSTURE_TRACE=1 prints where the time of a check goes (stderr). */
-const trace =
-  process.env.DRPOSTURE_TRACE === "1"
-    ? (what: string) => process.stderr.write(`[check +${Math.round(performance.now())}ms] ${what}\n`)
-    : () => undefined;
-
-export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
-  assertStackName(o.stack);
-  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
-  // The file's shape is checked now; its values once the pack has said what its policies take.
-  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
-  // Start the pack while the program runs: they are independent processes until analysis.
-  const starting = PolicyPackHost.start(o.packDir);
-  starting.then(() => trace("policy pack serving"), () => undefined);
-  trace("policy pack spawned");
-  let run;
+/** The program's config and entry, and the runtime to run it; a failure is a ProgramError. */
+function loadProgram(o: CheckOptions) {
   try {
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
+    trace("program runtime loaded (@pulumi/pulumi, mocks)");
     const cfg = readStackConfig(o.cwd, o.stack);
     const entry = programEntry(o.cwd);
-    trace("program runtime loaded");
-    run = await runProgramWithMocks(cfg, () => load(entry));
-    trace(`program evaluated: ${run.registrations.length} resources`);
+    trace("stack config parsed");
+    return { cfg, run: (load: (entry: string) => Promise<unknown>) => runProgramWithMocks(cfg, () => load(entry)) };
   } catch (err) {
-    (await starting.catch(() => null))?.stop();
     throw err instanceof ProgramError ? err : new ProgramError((err as Error).message);
   }
-  const host = await starting;
+}
+
+/** GetAnalyzerInfo, Configure (validated first, as `pulumi preview --policy-pack-config` does),
+ * ConfigureStack: what the engine tells a pack before the program's resources arrive. */
+async function configurePack(host: PolicyPackHost, project: string, o: CheckOptions, fileConfig: PolicyConfigFile, configFile: string | null): Promise<PackInfo> {
+  await host.ready;
+  trace("policy pack serving");
+  const info = await host.info();
+  await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
+  await host.configureStack(project, o.stack);
+  trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
+  return info;
+}
+
+/** Analyze per resource, then AnalyzeStack once, as the engine does during `pulumi preview`. */
+async function analyze(host: PolicyPackHost, info: PackInfo, run: ProgramRun, project: string, o: CheckOptions, configFile: string | null): Promise<CheckResult> {
+  const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
+  const violations: Violation[] = [];
+  const analyzing = Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
+  // Built while the pack answers the Analyze calls; sent once they are all answered.
+  const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
+  stackReq.setResourcesList(judged.map(stackResource));
+  trace("stack request built");
+  for (const vs of await analyzing) violations.push(...vs);
+  trace(`resources analyzed (${judged.length} Analyze calls)`);
+  violations.push(...diagnostics(await host.analyzeStack(stackReq)));
+  trace("stack analyzed (AnalyzeStack)");
+  return {
+    stack: o.stack,
+    project,
+    pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
+    resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
+    violations,
+  };
+}
+
+export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
+  trace("check started (CLI loaded, arguments parsed)");
+  assertStackName(o.stack);
+  // Before anything loads the SDK: the program (resolving it from its project) and our runner.
+  if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
+  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
+  // The file's shape is checked now; its values once the pack has said what its policies take.
+  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
+  // The pack loads while the program does: they are independent processes until analysis.
+  const host = PolicyPackHost.start(o.packDir);
+  trace("policy pack spawned");
   try {
-    const info = await host.info();
-    // Validated before anything is analysed, as `pulumi preview --policy-pack-config` does.
-    await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
-    const project = run.registrations.find((r) => r.type === "pulumi:pulumi:Stack")?.urn.split("::")[1] ?? "";
-    await host.configureStack(project, o.stack);
-    const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-    trace("pack configured");
-    const violations: Violation[] = [];
-    const perResource = await Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
-    for (const vs of perResource) violations.push(...vs);
-    const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
-    stackReq.setResourcesList(judged.map(stackResource));
-    trace("stack request built");
-    trace("resources analyzed");
-    violations.push(...diagnostics(await host.analyzeStack(stackReq)));
-    trace("stack analyzed");
-    return {
-      stack: o.stack,
-      project,
-      pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
-      resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
-      violations,
-    };
+    const program = loadProgram(o);
+    // Configured as soon as it serves, while the program runs (the engine too configures its
+    // analyzers before the program's resources arrive). A program error still comes first.
+    const configured = configurePack(host, program.cfg.project, o, fileConfig, configFile);
+    configured.catch(() => undefined);
+    let run: ProgramRun;
+    try {
+      run = await program.run(load);
+      trace(`program evaluated: ${run.registrations.length} resources`);
+    } catch (err) {
+      throw new ProgramError((err as Error).message);
+    }
+    const info = await configured;
+    trace("pack awaited");
+    return await analyze(host, info, run, program.cfg.project, o, configFile);
   } finally {
     host.stop();
+    trace("pack stopped");
   }
 }

@@ -2,11 +2,16 @@
  * Starts a policy pack the way the Pulumi CLI does and talks to it over the Analyzer gRPC
  * protocol (stubs from @pulumi/pulumi/proto):
  *   node <@pulumi/pulumi/cmd/run-policy-pack> <engine address> .      (cwd = the pack directory)
- * The pack prints the port of its gRPC server on stdout; everything after is RPC.
+ * The pack prints the port of its gRPC server on stdout; everything after is RPC. One addition
+ * to the command line: `--require lazySdkPreload.cjs`, which defers the SDK modules a pack never
+ * calls (Automation API, closure serializer) to their first use; the pack and the protocol are
+ * untouched by it.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { onCleanup, throwIfInterrupted } from "../process/cleanup";
+import { lazySdk } from "./lazySdk.cjs";
 
 interface Protos {
   grpc: typeof import("@grpc/grpc-js");
@@ -52,21 +57,66 @@ export class PolicyPackError extends Error {}
 
 type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 
+export interface PackStartOptions {
+  readonly timeoutMs?: number;
+  /** `node --require` the SDK deferral (lazySdkPreload.cjs); off with DRPOSTURE_CHECK_LAZY_SDK=0. */
+  readonly deferUnusedSdk?: boolean;
+}
+
+/**
+ * The pack process, from spawn to stop. `start` spawns at once and returns: the pack loads while
+ * the caller runs the program; `ready` settles when it serves (or fails). Until `stop`, the
+ * process is registered with the cleanup registry, so Ctrl-C stops it even while it starts.
+ */
 export class PolicyPackHost {
+  /** Resolves once the pack serves and the client is connected; rejects with PolicyPackError. */
+  readonly ready: Promise<void>;
+  private client: Record<string, Unary> | undefined;
+  private stderr = "";
+  private readonly unregister: Array<() => void> = [];
+
   private constructor(
     private readonly child: ChildProcess,
-    private readonly client: Record<string, Unary>,
-    private readonly stderr: () => string,
-  ) {}
+    timeoutMs: number,
+  ) {
+    child.stderr?.on("data", (d: Buffer) => (this.stderr += d.toString()));
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const exited = new Promise<void>((resolve) => (child.once("exit", () => resolve()), child.once("error", () => resolve())));
+    // Interrupted (Ctrl-C, SIGTERM): stop it, then wait for it to go (SIGKILL after 3 s).
+    const name = `policy pack (pid ${child.pid})`;
+    this.unregister.push(
+      onCleanup(`stop ${name}`, () => running() && child.kill("SIGTERM")),
+      onCleanup(`wait for ${name}`, async () => {
+        const timer = setTimeout(() => running() && child.kill("SIGKILL"), 3000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    this.ready = this.serving(timeoutMs).then((port) => {
+      const { rpc, grpc: g } = protos();
+      this.client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, g.credentials.createInsecure(), {
+        "grpc.max_receive_message_length": 400 * 1024 * 1024,
+        "grpc.max_send_message_length": 400 * 1024 * 1024,
+      });
+    });
+    // Awaited later (after the program ran), or never when the program failed first.
+    this.ready.catch(() => undefined);
+  }
 
-  /** Spawns the pack and connects once it has printed its port. */
-  static async start(packDir: string, timeoutMs = 60_000): Promise<PolicyPackHost> {
+  /** Spawns the pack the way the Pulumi CLI does; returns before it serves (see `ready`). */
+  static start(packDir: string, o: PackStartOptions = {}): PolicyPackHost {
+    throwIfInterrupted();
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    const preload = o.deferUnusedSdk ?? lazySdk() ? ["--require", path.join(__dirname, "lazySdkPreload.cjs")] : [];
     // The CLI passes its engine's address; run-policy-pack drops it before loading the pack.
-    const child = spawn(process.execPath, [runner, "127.0.0.1:0", "."], { cwd: path.resolve(packDir), stdio: ["ignore", "pipe", "pipe"] });
-    let err = "";
-    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    const port = await new Promise<number>((resolve, reject) => {
+    const child = spawn(process.execPath, [...preload, runner, "127.0.0.1:0", "."], { cwd: path.resolve(packDir), stdio: ["ignore", "pipe", "pipe"] });
+    return new PolicyPackHost(child, o.timeoutMs ?? 60_000);
+  }
+
+  /** The port the pack prints once its gRPC server listens. */
+  private serving(timeoutMs: number): Promise<number> {
+    const child = this.child;
+    return new Promise<number>((resolve, reject) => {
       let out = "";
       const timer = setTimeout(() => reject(new PolicyPackError(`policy pack did not start within ${timeoutMs / 1000}s`)), timeoutMs);
       child.stdout?.on("data", (d: Buffer) => {
@@ -77,24 +127,25 @@ export class PolicyPackHost {
           resolve(Number(line[1]));
         }
       });
-      child.on("exit", (code) => {
+      child.once("error", (err) => {
         clearTimeout(timer);
-        reject(new PolicyPackError(`policy pack exited with code ${code} before serving:\n${err.trim()}`));
+        reject(new PolicyPackError(`policy pack did not start: ${err.message}`));
+      });
+      // "close", not "exit": its stderr is complete by then, and says why.
+      child.once("close", (code) => {
+        clearTimeout(timer);
+        reject(new PolicyPackError(`policy pack exited with code ${code} before serving:\n${this.stderr.trim()}`));
       });
     });
-    const { rpc, grpc: g } = protos();
-    const client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, g.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": 400 * 1024 * 1024,
-      "grpc.max_send_message_length": 400 * 1024 * 1024,
-    });
-    return new PolicyPackHost(child, client, () => err);
   }
 
-  private call<T>(method: string, req: unknown): Promise<T> {
+  private async call<T>(method: string, req: unknown): Promise<T> {
+    await this.ready;
+    const client = this.client as Record<string, Unary>;
     return new Promise((resolve, reject) => {
-      const fn = this.client[method] as Unary | undefined;
+      const fn = client[method] as Unary | undefined;
       if (!fn) return reject(new PolicyPackError(`analyzer has no ${method}`));
-      fn.call(this.client, req, (err, res) => (err ? reject(new PolicyPackError(`${method} failed: ${err.details || err.message}${this.stderr() ? `\n${this.stderr()}` : ""}`)) : resolve(res as T)));
+      fn.call(client, req, (err, res) => (err ? reject(new PolicyPackError(`${method} failed: ${err.details || err.message}${this.stderr ? `\n${this.stderr}` : ""}`)) : resolve(res as T)));
     });
   }
 
@@ -145,8 +196,18 @@ export class PolicyPackHost {
     return this.call("analyzeStack", req);
   }
 
+  /**
+   * Ends the pack without waiting for it: SIGTERM now, and SIGKILL as this process exits if it
+   * is still there then (a pack that ignores SIGTERM must not outlive the check).
+   */
   stop(): void {
-    (this.client as unknown as grpc.Client).close?.();
-    this.child.kill();
+    (this.client as unknown as grpc.Client | undefined)?.close?.();
+    for (const u of this.unregister.splice(0)) u();
+    const child = this.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const kill = () => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL");
+    process.once("exit", kill);
+    child.once("exit", () => process.off("exit", kill));
   }
 }

@@ -36,7 +36,9 @@ describe("backup-frequency-meets-rpo", () => {
     [["17 2 * * *"], 1440],
     [["0 3 * * 1-5"], 3 * 1440], // Friday 03:00 to Monday 03:00
     [["0 0 * * *", "0 12 * * *"], 720],
-  ])("longest gap of %j over a week is %i min", (crons, gap) => {
+    [["0 0 11,13 1 *"], 2 * 1440], // the week's last firing to the next one, after the week
+    [["0 0 13,14 1 *"], Number.POSITIVE_INFINITY], // never in the week walked: not "no gap"
+  ])("longest gap of %j over a week is %s min", (crons, gap) => {
     expect(longestGapMinutes(crons)).toBe(gap);
   });
 
