@@ -19,6 +19,7 @@ const USAGE_ERRORS = new Set(["PostureConfigError", "StackConfigError", "StoreSp
 
 /** Known failures of the work itself (exit 1). */
 const FAILURE_ERRORS = new Set([
+  "PolicyPackError",
   "RestoreRefusedError",
   "ArtifactIntegrityError",
   "ManifestError",

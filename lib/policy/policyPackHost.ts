@@ -53,7 +53,9 @@ export interface PackInfo {
   readonly policies: PolicyDescription[];
 }
 
-export class PolicyPackError extends Error {}
+export class PolicyPackError extends Error {
+  override readonly name = "PolicyPackError";
+}
 
 type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void;
 

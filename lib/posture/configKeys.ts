@@ -24,8 +24,12 @@ const PLACEHOLDERS: Partial<Record<ConfigKey, string>> = {
   neonApiKey: "secret-placeholder",
 };
 
+let keyInfo: ConfigKeyInfo[] | undefined;
+
+/** The schema's keys as Pulumi config sees them. Computed once: z.toJSONSchema per key costs
+ * a few hundred ms, and every stack read (drposture check's critical path) asks twice. */
 export function configKeyInfo(): ConfigKeyInfo[] {
-  return CONFIG_KEYS.map((key) => {
+  keyInfo ??= CONFIG_KEYS.map((key) => {
     const field = configObject.shape[key] as z.ZodType;
     const json = z.toJSONSchema(field, { io: "input", unrepresentable: "any" }) as { type?: string };
     const meta = (field.meta() ?? {}) as { description?: string; secret?: boolean };
@@ -40,6 +44,7 @@ export function configKeyInfo(): ConfigKeyInfo[] {
       ...(secret && PLACEHOLDERS[key] ? { placeholder: PLACEHOLDERS[key] } : {}),
     };
   });
+  return keyInfo;
 }
 
 /** Decodes the strings Pulumi passes for each key (structured values arrive as JSON). `config`

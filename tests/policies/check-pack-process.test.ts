@@ -133,11 +133,13 @@ describe("the policy pack process of drposture check", () => {
   it("a pack that fails to load: one error naming why, exit 1, --json error document, no process left", async () => {
     const r = drposture("explode", ["--json"]);
     expect(await r.exit).toBe(1);
-    expect(r.stderr()).toMatch(/^drposture: unexpected error: policy pack exited with code 32 before serving:\n/m);
+    // A named failure (PolicyPackError), not an "unexpected error" of the CLI itself.
+    expect(r.stderr()).toMatch(/^drposture: policy pack exited with code 32 before serving:\n/m);
+    expect(r.stderr()).not.toMatch(/unexpected error/);
     expect(r.stderr()).toContain("Error: pack exploded at load");
     const doc = JSON.parse(r.stdout()) as { error: { code: string; message: string } };
-    expect(doc.error.code).toBe("internal");
-    expect(doc.error.message).toMatch(/^unexpected error: policy pack exited with code 32 before serving:\n[\s\S]*pack exploded at load/);
+    expect(doc.error.code).toBe("PolicyPackError");
+    expect(doc.error.message).toMatch(/^policy pack exited with code 32 before serving:\n[\s\S]*pack exploded at load/);
     expect(r.packs.size).toBe(1);
     await expectNoPackLeft(r);
   });
