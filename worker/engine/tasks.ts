@@ -63,12 +63,11 @@ export async function taskDone(storage: BackupStorage, master: MasterKey, a: Ass
   return (await storage.head(doneKey(a, backupId, n))) !== null;
 }
 
-/** Where part `task.part` of a task starts: null for part 0; throws when the saved record is
- * for another part (a stale delivery: the caller drops it). */
+/** The record the task's last part saved (null for part 0, or none yet): where part
+ * `task.part` starts when its `part` matches; one ahead when this part already ran. */
 export async function taskStart(storage: BackupStorage, master: MasterKey, a: AssetRef, backupId: string, task: TaskRef): Promise<TaskRecord | null> {
   if (task.part === 0) return null;
-  const rec = await readRecord(storage, master, a, backupId, task.n, "part");
-  return rec && rec.part === task.part ? rec : null;
+  return readRecord(storage, master, a, backupId, task.n, "part");
 }
 
 export async function saveTask(storage: BackupStorage, master: MasterKey, a: AssetRef, backupId: string, n: number, rec: TaskRecord): Promise<void> {
