@@ -313,7 +313,7 @@ export class BackupRunner {
     const r = await job.task(tracking, { ...task, resume: start?.resume ?? null }, state.details);
     const counts = addCounts(start?.counts ?? {}, r.counts);
     const part = r.resume === null ? task.part : task.part + 1;
-    await saveTask(this.storage, master, asset, state.backupId, task.n, { part, resume: r.resume, artifacts, counts });
+    await saveTask(this.storage, master, asset, state.backupId, task.n, { part, resume: r.resume, artifacts, counts, ...(r.span ? { span: r.span } : {}) });
     if (r.resume !== null) await this.enqueue({ ...msg, task: { ...task, part } });
     return "task";
   }
