@@ -60,10 +60,19 @@ export interface JobStep<C, D> {
   readonly delaySeconds?: number;
 }
 
+/** Where a task's share of the job lies (KV: after the previous page's last key, up to its
+ * own last key). Adoption checks each task starts where the one before it ended, so tasks of
+ * two runs of one listing step (a duplicate delivery, a replayed job state) are never mixed. */
+export interface TaskSpan {
+  readonly after: string | null;
+  readonly last: string | null;
+}
+
 /** What one invocation of a task did: `resume` is where its next part starts (null: done). */
 export interface TaskResult {
   readonly resume: unknown;
   readonly counts?: Counts;
+  readonly span?: TaskSpan;
 }
 
 /** A running task: its ref and, from the second part on, where the last part stopped. */
@@ -122,6 +131,8 @@ export interface TaskProgress {
   readonly cleaned: number;
   /** When adoption started waiting for task `adopted` to finish. */
   readonly waitingSince?: string;
+  /** Where the last adopted task's span ended (absent: unknown, not checked). */
+  readonly last?: string | null;
 }
 
 /** The fields of a job that has not run a step yet. */

@@ -288,9 +288,17 @@ export class BackupRunner {
     const task = msg.task as TaskRef;
     const job = jobFor(asset.kind);
     if (state.phase !== "backup" || !job.task) return "stale";
+    // Adopted (and its objects maybe removed already): a late duplicate or a retry.
+    if (task.n < (state.tasks?.adopted ?? 0)) return "stale";
     const master = await this.master();
     if (await taskDone(this.storage, master, asset, state.backupId, task.n)) return "stale";
-    const start = await taskStart(this.storage, master, asset, state.backupId, task);
+    const saved = await taskStart(this.storage, master, asset, state.backupId, task);
+    if (saved && saved.part === task.part + 1 && saved.resume !== null) {
+      // This part ran and saved its record, but its invocation died before queueing the next.
+      await this.enqueue({ ...msg, task: { ...task, part: saved.part } });
+      return "task";
+    }
+    const start = saved && saved.part === task.part ? saved : null;
     if (task.part > 0 && !start) return "stale";
     const ctx = context(this.env, this.storage, master, asset, state);
     const artifacts = [...(start?.artifacts ?? [])];
@@ -305,7 +313,7 @@ export class BackupRunner {
     const r = await job.task(tracking, { ...task, resume: start?.resume ?? null }, state.details);
     const counts = addCounts(start?.counts ?? {}, r.counts);
     const part = r.resume === null ? task.part : task.part + 1;
-    await saveTask(this.storage, master, asset, state.backupId, task.n, { part, resume: r.resume, artifacts, counts });
+    await saveTask(this.storage, master, asset, state.backupId, task.n, { part, resume: r.resume, artifacts, counts, ...(r.span ? { span: r.span } : {}) });
     if (r.resume !== null) await this.enqueue({ ...msg, task: { ...task, part } });
     return "task";
   }

@@ -13,7 +13,7 @@ import type { ArtifactEntry } from "../../lib/format/manifest";
 import type { MasterKey } from "../../lib/format/keys";
 import { getText, type BackupStorage } from "../../lib/storage/types";
 import type { TaskRef } from "../env";
-import { addCounts, type Counts, type JobState, type TaskProgress } from "./job";
+import { addCounts, type Counts, type JobState, type TaskProgress, type TaskSpan } from "./job";
 
 /** What a task leaves behind: after a part (`resume` set) or when done (`resume` null). */
 export interface TaskRecord {
@@ -22,8 +22,8 @@ export interface TaskRecord {
   readonly resume: unknown;
   readonly artifacts: readonly ArtifactEntry[];
   readonly counts: Counts;
+  readonly span?: TaskSpan;
 }
-
 
 /** Seconds between adoption steps while a task is still running: short next to an RPO, long
  * enough not to spin the queue (a task part takes seconds). */
@@ -63,12 +63,11 @@ export async function taskDone(storage: BackupStorage, master: MasterKey, a: Ass
   return (await storage.head(doneKey(a, backupId, n))) !== null;
 }
 
-/** Where part `task.part` of a task starts: null for part 0; throws when the saved record is
- * for another part (a stale delivery: the caller drops it). */
+/** The record the task's last part saved (null for part 0, or none yet): where part
+ * `task.part` starts when its `part` matches; one ahead when this part already ran. */
 export async function taskStart(storage: BackupStorage, master: MasterKey, a: AssetRef, backupId: string, task: TaskRef): Promise<TaskRecord | null> {
   if (task.part === 0) return null;
-  const rec = await readRecord(storage, master, a, backupId, task.n, "part");
-  return rec && rec.part === task.part ? rec : null;
+  return readRecord(storage, master, a, backupId, task.n, "part");
 }
 
 export async function saveTask(storage: BackupStorage, master: MasterKey, a: AssetRef, backupId: string, n: number, rec: TaskRecord): Promise<void> {
@@ -99,10 +98,15 @@ export async function adoptTasks(storage: BackupStorage, master: MasterKey, a: A
   const artifacts: ArtifactEntry[] = [];
   let counts: Counts = {};
   let adopted = p.adopted;
+  let last = adopted === 0 ? null : p.last;
   const end = Math.min(p.total, adopted + adoptPerStep(opsPerStep));
   while (adopted < end) {
     const rec = await readRecord(storage, master, a, state.backupId, adopted, "done");
     if (!rec) break;
+    if (rec.span && last !== undefined && rec.span.after !== last) {
+      throw new TaskFailedError(`task ${adopted} of backup ${state.backupId} does not start where task ${adopted - 1} ended: a listing step ran twice (a duplicate delivery or a replayed job state)`);
+    }
+    last = rec.span?.last;
     artifacts.push(...rec.artifacts);
     counts = addCounts(counts, rec.counts);
     adopted++;
@@ -112,7 +116,7 @@ export async function adoptTasks(storage: BackupStorage, master: MasterKey, a: A
   if (since && now.getTime() - new Date(since).getTime() > TASK_WAIT_LIMIT_MINUTES * 60_000) {
     throw new TaskFailedError(`task ${adopted} of backup ${state.backupId} did not finish within ${TASK_WAIT_LIMIT_MINUTES} min`);
   }
-  const progress: TaskProgress = { total: p.total, adopted, cleaned: p.adopted, ...(since ? { waitingSince: since } : {}) };
+  const progress: TaskProgress = { total: p.total, adopted, cleaned: p.adopted, ...(since ? { waitingSince: since } : {}), ...(last !== undefined ? { last } : {}) };
   // A straggler: look again soon, but not in a busy loop of queue steps.
   return { progress, artifacts, counts, delaySeconds: waiting && adopted === p.adopted ? ADOPT_RETRY_SECONDS : 0 };
 }

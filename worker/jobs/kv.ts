@@ -17,7 +17,8 @@ import { readManifest } from "../../lib/backup/catalog";
 import type { KvIndexLine } from "../../lib/backup/kvRecords";
 import { verifyManifest, type ArtifactEntry, type ManifestRef } from "../../lib/format/manifest";
 import type { TaskRef } from "../env";
-import type { BackupJob, JobContext, TaskRun } from "../engine/job";
+import type { BackupJob, JobContext, TaskRun, TaskSpan } from "../engine/job";
+import { taskInputKey } from "../engine/tasks";
 import { KvPageWalk } from "./kvPage";
 import type { ListedKey } from "./kvValue";
 import { linesUpTo, START, type IndexPosition } from "./orderedIndex";
@@ -30,6 +31,8 @@ interface Cursor {
   base: IndexPosition;
   /** Tasks queued so far (the next page's task number). */
   pages: number;
+  /** Last key listed so far (null: none yet; absent in cursors saved before it was kept). */
+  last?: string | null;
 }
 
 interface Details {
@@ -43,8 +46,9 @@ interface Resume {
   after: string;
 }
 
-/** One line of a task's input: a listed key, or a line of the base index over its range. */
-type InputLine = ["k", string, unknown, number | null] | ["b", string, string];
+/** One line of a task's input: a listed key, a line of the base index over its range, or the
+ * page's span (after the previous page's last key, up to its own). */
+type InputLine = ["k", string, unknown, number | null] | ["b", string, string] | ["s", string | null, string | null];
 
 
 
@@ -56,20 +60,24 @@ function namespace(ctx: JobContext): KVNamespace {
 
 
 
-async function readInput(ctx: JobContext, entry: ArtifactEntry): Promise<{ keys: ListedKey[]; base: KvIndexLine[] }> {
+async function readInput(ctx: JobContext, n: number, entry: ArtifactEntry): Promise<{ keys: ListedKey[]; base: KvIndexLine[]; span?: TaskSpan }> {
+  // The queue message names the input: it must be this backup's input of this task.
+  if (entry?.key !== taskInputKey(ctx.asset, ctx.backupId, n)) throw new Error(`KV task ${n} of backup ${ctx.backupId}: ${entry?.key} is not the input of task ${n}`);
   const keys: ListedKey[] = [];
   const base: KvIndexLine[] = [];
+  let span: TaskSpan | undefined;
   for await (const raw of readLines(await openArtifact(ctx.storage, ctx.master, entry))) {
     const l = raw as InputLine;
     if (l[0] === "k") keys.push({ name: l[1], ...(l[2] !== null && l[2] !== undefined ? { metadata: l[2] } : {}), ...(l[3] ? { expiration: l[3] } : {}) });
+    else if (l[0] === "s") span = { after: l[1], last: l[2] };
     else base.push([l[1], l[2]]);
   }
-  return { keys, base };
+  return { keys, base, ...(span ? { span } : {}) };
 }
 
 export const kvJob: BackupJob<Cursor, Details> = {
   async start(ctx) {
-    const full = { cursor: { list: null, base: START, pages: 0 }, mode: "full" as const, details: { differential: false, base: null, baseIndex: [] } };
+    const full = { cursor: { list: null, base: START, pages: 0, last: null }, mode: "full" as const, details: { differential: false, base: null, baseIndex: [] } };
     const lastFull = ctx.previous?.lastFull;
     const sameDay = lastFull && lastFull.createdAt.slice(0, 10) === ctx.createdAt.slice(0, 10);
     if (ctx.tier !== "daily" || !lastFull || !sameDay || lastFull.mode !== "full") return full;
@@ -90,29 +98,38 @@ export const kvJob: BackupJob<Cursor, Details> = {
     const kv = namespace(ctx);
     const { opsPerStep } = ctx.plan.limits;
     const tasks: TaskRef[] = [];
-    let { list, base, pages } = cursor;
+    let { list, base, pages, last } = cursor;
     for (let i = 0; i < pagesPerStep(opsPerStep); i++) {
       const page = await kv.list<unknown>({ limit: pageKeys(opsPerStep), ...(list ? { cursor: list } : {}) });
+      // KV may return an empty page before the end (keys expired meanwhile): nothing to read,
+      // and no key to bound the base index lines by (null would take them all).
+      if (!page.keys.length && !page.list_complete) {
+        list = page.cursor;
+        continue;
+      }
+      const pageEnd = page.keys[page.keys.length - 1]?.name ?? last ?? null;
       // The base index lines up to this page's last key (all the rest after the last page).
       const pageLast = page.list_complete ? null : (page.keys[page.keys.length - 1]?.name ?? null);
       const lines = d.differential ? await linesUpTo<KvIndexLine>(ctx, d.baseIndex, base, pageLast, (l) => l[0]) : null;
       if (lines) base = lines.pos;
       const input = await ctx.writeTaskInput(pages, async (out) => {
+        if (last !== undefined) await out.line(["s", last, pageEnd] satisfies InputLine);
         for (const k of page.keys) await out.line(["k", k.name, k.metadata ?? null, k.expiration ?? null] satisfies InputLine);
         for (const l of lines?.lines ?? []) await out.line(["b", l[0], l[1]] satisfies InputLine);
       });
       tasks.push({ n: pages++, part: 0, input });
       if (page.list_complete) return { cursor: null, details: d, tasks };
       list = page.cursor;
+      if (last !== undefined) last = pageEnd;
     }
-    return { cursor: { list, base, pages }, details: d, tasks };
+    return { cursor: { list, base, pages, ...(last !== undefined ? { last } : {}) }, details: d, tasks };
   },
 
   /** Reads one page's values (or the rest of them) into its entries and index artifacts. */
   async task(ctx, run: TaskRun, d) {
     const kv = namespace(ctx);
     const { opsPerStep, bytesPerStep } = ctx.plan.limits;
-    const { keys, base } = await readInput(ctx, run.input as ArtifactEntry);
+    const { keys, base, span } = await readInput(ctx, run.n, run.input as ArtifactEntry);
     const after = (run.resume as Resume | null)?.after ?? null;
     const walk = new KvPageWalk(kv, { opsPerStep, bytesPerStep, opsSpent: Math.min(TASK_OVERHEAD_OPS, opsPerStep - 1) }, d.differential ? base : null, after);
     const todo = after === null ? keys : keys.slice(keys.findIndex((k) => k.name === after) + 1);
@@ -133,7 +150,7 @@ export const kvJob: BackupJob<Cursor, Details> = {
     }
     const resume: Resume | null = walk.stopped && walk.lastDone !== null ? { after: walk.lastDone } : null;
     if (walk.stopped && walk.lastDone === null && todo.length) throw new Error(`KV task ${run.n} could not read one key within its step budget`);
-    return { resume, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted, listed: walk.handled } };
+    return { resume, counts: { keys: walk.index.length, written: walk.written, deleted: walk.deleted, listed: walk.handled }, ...(span ? { span } : {}) };
   },
 
   async finish(_ctx, d) {

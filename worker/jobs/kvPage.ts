@@ -6,7 +6,7 @@
  * backup's index lines: a key the base has and the listing lacks is a deletion.
  */
 import { compareUtf8, type KvEntryRecord, type KvIndexLine } from "../../lib/backup/kvRecords";
-import { ReadAhead } from "./kvReadAhead";
+import { ReadAhead, type ValueRead } from "./kvReadAhead";
 import { streamValue, writeKept, type EntrySink, type ListedKey } from "./kvValue";
 
 /** Values up to this size are held to compare with the base before writing. */
@@ -17,6 +17,12 @@ export interface PageBudget {
   readonly bytesPerStep: number;
   /** Operations already spent in this step (the listing). */
   readonly opsSpent: number;
+}
+
+/** The listed key with the metadata read together with its value. */
+function withMetadata(k: ListedKey, read: ValueRead): ListedKey {
+  const { metadata: _listed, ...rest } = k;
+  return read.metadata !== null && read.metadata !== undefined ? { ...rest, metadata: read.metadata } : rest;
 }
 
 export class KvPageWalk {
@@ -47,13 +53,13 @@ export class KvPageWalk {
     const ahead = new ReadAhead((name) => this.read(name), keys.map((k) => k.name), () => this.ops + 1 <= this.budget.opsPerStep);
     try {
       for (const [i, k] of keys.entries()) {
-        const stream = this.bytes >= this.budget.bytesPerStep ? undefined : await ahead.take(i);
-        if (stream === undefined) {
+        const read = this.bytes >= this.budget.bytesPerStep ? undefined : await ahead.take(i);
+        if (read === undefined) {
           this.stopped = true;
           return;
         }
         await this.deletionsBefore(out, k.name);
-        await this.key(k, stream, out);
+        await this.key(withMetadata(k, read), read.value, out);
         this.lastDone = k.name;
         this.handled++;
       }
@@ -88,16 +94,18 @@ export class KvPageWalk {
     // records what was written (the value may have changed between the reads).
     this.index.pop();
     const again = await this.read(k.name);
-    if (again) {
-      const w = await streamValue(again, k, out);
+    if (again.value) {
+      const w = await streamValue(again.value, withMetadata(k, again), out);
       this.index.push([k.name, w.hash]);
       this.written++;
     } else if (before !== undefined) await this.deletion(out, k.name);
   }
 
-  private read(name: string): Promise<ReadableStream<Uint8Array> | null> {
+  /** The value and its metadata in one read: the listing's metadata may be older than the
+   * value by the time a task reads it (tasks run minutes after their page was listed). */
+  private read(name: string): Promise<ValueRead> {
     this.ops++;
-    return this.kv.get(name, "stream");
+    return this.kv.getWithMetadata(name, "stream");
   }
 
   private record(k: ListedKey, hash: string, bytes: number): void {

@@ -9,7 +9,13 @@
 /** Cloudflare: "Simultaneous outgoing connections/request: 6" (Workers platform limits). */
 export const READ_AHEAD = 6;
 
-type Read = Promise<ReadableStream<Uint8Array> | null>;
+/** A value (null: gone since the listing) with the metadata read with it. */
+export interface ValueRead {
+  readonly value: ReadableStream<Uint8Array> | null;
+  readonly metadata: unknown;
+}
+
+type Read = Promise<ValueRead>;
 
 export class ReadAhead {
   private readonly issued = new Map<string, Read>();
@@ -23,9 +29,9 @@ export class ReadAhead {
     private readonly width = READ_AHEAD,
   ) {}
 
-  /** The value of `names[i]` (null: gone since the listing), or undefined when the budget ends
-   * before it could be read. Reads ahead up to the width. */
-  async take(i: number): Promise<ReadableStream<Uint8Array> | null | undefined> {
+  /** The value of `names[i]`, or undefined when the budget ends before it could be read.
+   * Reads ahead up to the width. */
+  async take(i: number): Promise<ValueRead | undefined> {
     const name = this.names[i] as string;
     let pending = this.issued.get(name);
     if (!pending) {
@@ -56,6 +62,6 @@ export class ReadAhead {
   async cancelRest(): Promise<void> {
     const rest = [...this.issued.values()];
     this.issued.clear();
-    for (const r of rest) await r.then((s) => s?.cancel(), () => undefined);
+    for (const r of rest) await r.then((s) => s.value?.cancel(), () => undefined);
   }
 }

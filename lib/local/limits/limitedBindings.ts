@@ -42,7 +42,10 @@ function wrapKv(kv: Any, budget: InvocationBudget): Any {
           if (r instanceof ReadableStream) return countedStream(r, budget);
           budget.charge("sourceBytes", valueBytes(r));
         }
-        if (prop === "getWithMetadata" && r) budget.charge("sourceBytes", valueBytes((r as Any).value));
+        if (prop === "getWithMetadata" && r) {
+          if ((r as Any).value instanceof ReadableStream) return { ...(r as Any), value: countedStream((r as Any).value, budget) };
+          budget.charge("sourceBytes", valueBytes((r as Any).value));
+        }
         return r;
       };
     },
