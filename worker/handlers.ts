@@ -93,9 +93,13 @@ export async function runQueue(env: Env, batch: MessageBatch<StepMessage>): Prom
       } else {
         // A failed copy to S3 leaves the committed R2 backup standing: a replication failure.
         const replicating = err instanceof ReplicationError || (await runner.replicating(asset));
-        alerts.push(await failure(env, asset, replicating && !(err instanceof ReplicationError) ? new ReplicationError((err as Error).message) : err));
-        await runner.discard(asset);
         msg.ack();
+        if (!(await runner.discard(asset, msg.body.backupId))) {
+          // Its backup was dropped (and alerted) already, or another one runs now.
+          console.error(`drposture: a late message of backup ${msg.body.backupId} of ${msg.body.asset} failed after that backup ended: ${(err as Error).message}`);
+          continue;
+        }
+        alerts.push(await failure(env, asset, replicating && !(err instanceof ReplicationError) ? new ReplicationError((err as Error).message) : err));
       }
     }
   }

@@ -12,6 +12,7 @@ import type { InvocationStats } from "../../lib/local/limits/invocationBudget";
 import { BackupRunner, findAsset, type StepOutcome } from "../../worker/engine/runner";
 import { ADOPT_RETRY_SECONDS } from "../../worker/engine/tasks";
 import type { Env, StepMessage } from "../../worker/env";
+import { runQueue } from "../../worker/handlers";
 import { invocation, latest, linesOf, manifestKeys, r2, testEnv } from "./helpers";
 import { seedSessions } from "./seeds";
 
@@ -80,6 +81,43 @@ describe("KV fan-out", () => {
     const left: string[] = [];
     for await (const o of r2(e).list("_state/tasks/")) left.push(o.key);
     expect(left).toEqual([]);
+  });
+
+  it("a task of a dropped backup failing its last attempt while the next backup runs neither alerts nor drops that backup", async () => {
+    await seedSessions(env.KV_SESSIONS, 40);
+    const e = testEnv({ limits: { opsPerStep: 21 } });
+    const asset = findAsset(e.BACKUP_PLAN, ASSET);
+    const queued: StepMessage[] = [];
+    const runner = new BackupRunner(e, { enqueue: async (m) => void queued.push(m) });
+    await runner.start(asset);
+    await runner.continue(queued.shift() as StepMessage); // lists: tasks queued
+    const task = queued.find((m) => m.task) as StepMessage;
+    let next: string | undefined;
+    // While the task runs, a sibling's failure drops its backup and the next cron run starts
+    // another; then this task fails too, on its last attempt.
+    const kv = new Proxy(env.KV_SESSIONS, {
+      get(target, prop) {
+        if (prop !== "getWithMetadata" && prop !== "get") return Reflect.get(target, prop).bind(target);
+        return async () => {
+          if (!next) {
+            await runner.discard(asset);
+            await new BackupRunner(e, { enqueue: async () => undefined }).start(asset);
+            next = (await runner.activeJob(asset))?.backupId;
+          }
+          throw new Error("KV read failed");
+        };
+      },
+    });
+    const broken = { ...e, KV_SESSIONS: kv } as unknown as Env;
+    const msg = { id: "m1", timestamp: new Date(), body: task, attempts: 3, ack: () => undefined, retry: () => undefined };
+    const alerts = await runQueue(broken, { queue: "q", messages: [msg] } as never);
+    expect(alerts).toEqual([]);
+    expect(next).toBeDefined();
+    expect((await runner.activeJob(asset))?.backupId).toBe(next);
+    // The running backup's own failure still alerts and drops it.
+    const own = { ...msg, body: { ...task, backupId: next as string } };
+    expect((await runQueue(broken, { queue: "q", messages: [own] } as never)).map((a) => a.kind)).toEqual(["backup-failed"]);
+    expect(await runner.activeJob(asset)).toBeNull();
   });
 
   it("a task delivered twice (at least once delivery) changes nothing", async () => {

@@ -423,9 +423,19 @@ export class BackupRunner {
     return s ? { backupId: s.backupId, tier: s.tier, phase: s.phase, step: s.step, updatedAt: s.updatedAt } : null;
   }
 
-  /** Drops the job state of a failed backup so the next run starts clean. */
-  async discard(asset: AssetRef): Promise<void> {
+  /** Drops the job state of a failed backup so the next run starts clean; with `backupId`, only
+   * when the asset's job is still that backup (false: nothing dropped). */
+  async discard(asset: AssetRef, backupId?: string): Promise<boolean> {
+    if (backupId !== undefined) {
+      // A late message of a backup already dropped (a task still in flight when a sibling
+      // failed, say) must not take down the job that runs now.
+      // A state that cannot be read (R2 failing) is dropped and alerted as before: an outage
+      // must not silence the failure.
+      const s = await this.readState(asset).catch(() => undefined);
+      if (s === null || (s && s.backupId !== backupId)) return false;
+    }
     await this.storage.delete(stateKey(asset)).catch(() => undefined);
+    return true;
   }
 }
 
