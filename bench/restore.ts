@@ -31,6 +31,7 @@ import { importMasterKey } from "../lib/format/keys";
 import { startLocalWorld } from "../lib/local/localWorld";
 import { pgTool, runSql, startPgCluster } from "../lib/local/postgres";
 import { trustInThisProcess } from "../lib/local/tls";
+import { cleanupPath, installInterruptHandlers } from "../lib/process/cleanup";
 import { decryptDumpTo, restorePostgres } from "../lib/restore/postgresRestore";
 import { resolveBackup } from "../lib/restore/resolve";
 import { DirStorage } from "../lib/storage/dirStorage";
@@ -89,6 +90,7 @@ const RUNNERS: readonly Runner[] = ["dir baseline", "dir ours", "s3 baseline", "
 
 async function main(): Promise<void> {
   const work = mkdtempSync(path.join(tmpdir(), "drposture-bench-restore-"));
+  const unregisterWork = cleanupPath(work);
   const [pg, world] = await Promise.all([startPgCluster(), startLocalWorld({ stack: "prod", dir: path.join(work, "world") })]);
   await trustInThisProcess(world.tls.caPem);
   try {
@@ -162,6 +164,7 @@ async function main(): Promise<void> {
     await world.close();
     await pg.stop();
     rmSync(work, { recursive: true, force: true });
+    unregisterWork();
   }
 }
 
@@ -193,6 +196,8 @@ async function printPhases(o: {
   await phase("dir read + decrypt + authenticate to a file (decryptDumpTo)", () => decryptDumpTo(o.dirStore, o.master, resolvedDir, file));
 }
 
+// Ctrl-C stops PostgreSQL and the local S3 world and deletes the temp data, as the CLI does.
+installInterruptHandlers();
 main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
