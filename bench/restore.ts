@@ -13,8 +13,8 @@
  *                 client (GetObject streamed to a file), then `pg_restore -j2`;
  *   s3 ours:      `restorePostgres` from the s3:// store with the restorer's identity.
  * Prints each run, the medians and both ratios ours/baseline (dir target ≤ 1.3, S3 ≤ 1.2),
- * then the phases measured apart (best of --phase-rounds, default 2, alternating): the
- * downloads alone, and download + decrypt + authenticate to a file.
+ * then the phases measured apart (best of --phase-rounds, default 2): the downloads alone, and download + decrypt with
+ * the decryption in a worker thread (the restore's path) and on the main thread.
  * Run: npm run bench:restore -- [--mib 1024] [--rounds 3] [--phase-rounds 2]
  */
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -27,6 +27,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
+import { openArtifact } from "../lib/backup/artifacts";
 import { backupPostgres } from "../lib/backup/postgresBackup";
 import type { ArtifactEntry } from "../lib/format/manifest";
 import { importMasterKey } from "../lib/format/keys";
@@ -188,13 +189,16 @@ async function printPhases(o: {
   const phase = async (label: string, fn: () => Promise<unknown>) => void phases.push([label, fn]);
   const resolvedS3 = await resolveBackup(o.s3Store, o.master, ASSET, "latest");
   const resolvedDir = await resolveBackup(o.dirStore, o.master, ASSET, "latest");
-  const artifact = (resolvedS3.manifest.artifacts.find((a) => a.role === "pg_dump") as ArtifactEntry).key;
+  const dumpEntry = (r: typeof resolvedS3) => r.manifest.artifacts.find((a) => a.role === "pg_dump") as ArtifactEntry;
+  const artifact = dumpEntry(resolvedS3).key;
   console.log("");
   console.log(`phases (best of ${PHASE_ROUNDS}, alternating):`);
   await phase("S3 GetObject plain dump (AWS SDK) to a file", () => sdkDownload(o.sdk, o.bucket, PLAIN_KEY, file));
   await phase("S3 get ciphertext (our store, no decrypt) to a file", async () => streamToFile((await o.s3Store.get(artifact)) as ReadableStream<Uint8Array>, file));
-  await phase("S3 get + decrypt + authenticate to a file (decryptDumpTo)", () => decryptDumpTo(o.s3Store, o.master, resolvedS3, file));
-  await phase("dir read + decrypt + authenticate to a file (decryptDumpTo)", () => decryptDumpTo(o.dirStore, o.master, resolvedDir, file));
+  await phase("S3 get + decrypt + authenticate, worker thread (restore's path)", () => decryptDumpTo(o.s3Store, o.master, resolvedS3, file));
+  await phase("S3 get + decrypt + authenticate, all on the main thread", async () => streamToFile(await openArtifact(o.s3Store, o.master, dumpEntry(resolvedS3)), file));
+  await phase("dir read + decrypt + authenticate, worker thread (restore's path)", () => decryptDumpTo(o.dirStore, o.master, resolvedDir, file));
+  await phase("dir read + decrypt + authenticate, all on the main thread", async () => streamToFile(await openArtifact(o.dirStore, o.master, dumpEntry(resolvedDir)), file));
   const best = new Map<string, number>();
   for (let round = 0; round < PHASE_ROUNDS; round++) {
     for (const [label, fn] of phases) {

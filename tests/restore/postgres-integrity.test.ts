@@ -1,7 +1,8 @@
 /**
  * `restore postgres` never hands pg_restore a dump that did not authenticate in full: the
- * decryption checks every chunk and, at the end, the manifest's sizes and hashes before
- * pg_restore starts. A backup of several MiB (about 100 chunks of 64 KiB) is damaged in the places
+ * decryption (in a worker thread, see lib/restore/offThreadDecrypt.ts) checks every chunk and,
+ * at the end, the manifest's sizes and hashes before pg_restore starts. A backup of several
+ * MiB (dozens of 64 KiB chunks, several 1 MiB batches to the worker) is damaged in the places
  * that matter: a chunk in the middle, the last chunk, the end cut off. Each restore fails with
  * exit 1 and one line naming the artifact; the target stays empty and no decrypted data is left.
  */
@@ -63,7 +64,7 @@ afterAll(async () => {
 });
 
 describe("a damaged dump never reaches pg_restore", () => {
-  it("the backup is large enough to span many chunks", () => {
+  it("the backup is large enough to span many chunks and several worker batches", () => {
     expect(statSync(dumpFile(pristine)).size).toBeGreaterThan(80 * SEALED_CHUNK);
   });
 
