@@ -1,6 +1,7 @@
 /**
  * Postgres restore from a pg_dump backup: the dump is decrypted (every chunk authenticated,
- * sizes and hashes checked against the manifest) to a private temporary file, then restored
+ * sizes and hashes checked against the manifest) to a private temporary file, in a worker
+ * thread so that decryption overlaps the download (offThreadDecrypt.ts), then restored
  * with `pg_restore -j N` (parallel restore needs a seekable file). The target is refused if it
  * already has tables, unless the mode says otherwise. `--only` must name a table of the backup.
  * The report counts the rows the target holds afterwards in the tables restored (for
@@ -13,15 +14,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { escapeIdentifier } from "pg";
-import { openArtifact } from "../backup/artifacts";
 import type { MasterKey } from "../format/keys";
 import { pgTool } from "../local/postgres";
 import { withPgClient } from "../postgres/client";
 import { spawnLibpqTool } from "../postgres/libpqTool";
 import { cleanupPath, throwIfInterrupted } from "../process/cleanup";
-import { streamToFile } from "../storage/streamToFile";
-import type { BackupStorage } from "../storage/types";
+import { StorageError, type BackupStorage } from "../storage/types";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
+import { decryptToFileOffThread } from "./offThreadDecrypt";
 import { archiveRowCounts, archiveTables, onlyTable, PostgresRestoreError, tableLabel, tocEntryCount, type ArchiveTable } from "./postgresArchive";
 import type { Resolved } from "./resolve";
 
@@ -50,12 +50,12 @@ const targetRowCounts = (url: string, tables: readonly ArchiveTable[]) =>
 export async function decryptDumpTo(store: BackupStorage, master: MasterKey, r: Resolved, file: string, onBytes?: (n: number) => void): Promise<number> {
   const entry = r.manifest.artifacts.find((a) => a.role === "pg_dump");
   if (!entry) throw new RestoreRefusedError(`backup ${r.manifest.backupId} holds no pg_dump artifact`);
-  return streamToFile(await openArtifact(store, master, entry), file, {
-    mode: 0o600,
-    onBytes: (n) => {
-      throwIfInterrupted();
-      onBytes?.(n);
-    },
+  const body = await store.get(entry.key);
+  if (!body) throw new StorageError(`${store.label}: artifact ${entry.key} is missing`);
+  // Decrypted on another core while this thread downloads: see offThreadDecrypt.ts.
+  return decryptToFileOffThread(body, { master, expected: entry, label: `${store.label}/${entry.key}`, file, mode: 0o600 }, (n) => {
+    throwIfInterrupted();
+    onBytes?.(n);
   });
 }
 
