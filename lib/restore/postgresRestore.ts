@@ -22,6 +22,9 @@ import { cleanupPath, throwIfInterrupted } from "../process/cleanup";
 import { StorageError, type BackupStorage } from "../storage/types";
 import { RestoreRefusedError, type RestoreOptions, type RestoreReport } from "./modes";
 import { decryptToFileOffThread } from "./offThreadDecrypt";
+import { openArtifact } from "../backup/artifacts";
+import { DirStorage } from "../storage/dirStorage";
+import { streamToFile } from "../storage/streamToFile";
 import { archiveRowCounts, archiveTables, onlyTable, PostgresRestoreError, tableLabel, tocEntryCount, type ArchiveTable } from "./postgresArchive";
 import type { Resolved } from "./resolve";
 
@@ -50,13 +53,17 @@ const targetRowCounts = (url: string, tables: readonly ArchiveTable[]) =>
 export async function decryptDumpTo(store: BackupStorage, master: MasterKey, r: Resolved, file: string, onBytes?: (n: number) => void): Promise<number> {
   const entry = r.manifest.artifacts.find((a) => a.role === "pg_dump");
   if (!entry) throw new RestoreRefusedError(`backup ${r.manifest.backupId} holds no pg_dump artifact`);
+  const progress = (n: number) => {
+    throwIfInterrupted();
+    onBytes?.(n);
+  };
+  // A local file has no download to overlap: shipping its bytes to a worker costs more than
+  // it saves (bench/restore's phases: 11.4 s vs 5.0 s for 1.2 GB), so it is decrypted here.
+  if (store instanceof DirStorage) return streamToFile(await openArtifact(store, master, entry), file, { mode: 0o600, onBytes: progress });
   const body = await store.get(entry.key);
   if (!body) throw new StorageError(`${store.label}: artifact ${entry.key} is missing`);
   // Decrypted on another core while this thread downloads: see offThreadDecrypt.ts.
-  return decryptToFileOffThread(body, { master, expected: entry, label: `${store.label}/${entry.key}`, file, mode: 0o600 }, (n) => {
-    throwIfInterrupted();
-    onBytes?.(n);
-  });
+  return decryptToFileOffThread(body, { master, expected: entry, label: `${store.label}/${entry.key}`, file, mode: 0o600 }, progress);
 }
 
 async function runPgRestore(pgRestore: string, targetUrl: string, file: string, o: PostgresRestoreOptions, only: ArchiveTable | null): Promise<void> {

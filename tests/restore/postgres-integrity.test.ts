@@ -11,6 +11,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSql } from "../../lib/local/postgres";
+import { importMasterKey } from "../../lib/format/keys";
+import { decryptDumpTo } from "../../lib/restore/postgresRestore";
+import { resolveBackup } from "../../lib/restore/resolve";
+import { DirStorage } from "../../lib/storage/dirStorage";
+import type { BackupStorage } from "../../lib/storage/types";
 import { drposture } from "../helpers/cli";
 import { rowsIn, startPgBackupFixture, type PgBackupFixture } from "../helpers/pgBackupFixture";
 
@@ -90,6 +95,41 @@ describe("a damaged dump never reaches pg_restore", () => {
       expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("drposture:"))).toHaveLength(1);
       expect(await rowsIn(f, r.db)).toEqual({});
       expect(r.leftInTmp).toEqual([]);
+    });
+  }
+});
+
+describe("the worker-thread decryption of a remote store's dump refuses the same damage", () => {
+  // A store that is not a local directory (as S3 and R2 are) takes the worker-thread path.
+  const remote = (dir: string): BackupStorage => {
+    const d = new DirStorage(dir);
+    return { label: `remote(${dir})`, put: (k, b, o) => d.put(k, b, o), get: (k, r) => d.get(k, r), head: (k) => d.head(k), list: (p) => d.list(p), delete: (k) => d.delete(k) };
+  };
+  const decrypt = async (dir: string) => {
+    const store = remote(dir);
+    const master = await importMasterKey(readFileSync(f.keyFile, "utf8").trim());
+    const r = await resolveBackup(store, master, { kind: "neon", name: "big" }, "latest");
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "drposture-worker-decrypt-")), "dump");
+    try {
+      return await decryptDumpTo(store, master, r, out);
+    } finally {
+      rmSync(path.dirname(out), { recursive: true, force: true });
+    }
+  };
+
+  it("the undamaged dump decrypts to its recorded size", async () => {
+    expect(await decrypt(pristine)).toBeGreaterThan(80 * 65536);
+  });
+
+  const damages: Array<[string, (b: Buffer) => Buffer, RegExp]> = [
+    ["a flipped bit in a chunk in the middle", (b) => flip(b, HEADER_BYTES + 40 * SEALED_CHUNK + 1234), /chunk 40 failed authentication/],
+    ["the final chunk cut off", (b) => b.subarray(0, HEADER_BYTES + Math.floor((b.byteLength - HEADER_BYTES) / SEALED_CHUNK) * SEALED_CHUNK), /truncated after chunk \d+/],
+  ];
+  for (const [what, damage, message] of damages) {
+    it(`${what}: an ArtifactIntegrityError`, async () => {
+      const err = await decrypt(damagedStore(damage)).then(() => null, (e: unknown) => e as Error);
+      expect(err?.name).toBe("ArtifactIntegrityError");
+      expect(err?.message).toMatch(message);
     });
   }
 });
