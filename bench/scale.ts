@@ -137,7 +137,8 @@ function project(kind: Kind, runs: Run[]): { projection: Projection; serial?: Pr
   const target = TARGET[kind].size;
   const local = f.fixed + f.perUnit * target;
   const scale = target / last.size;
-  if (kind !== "kv") return { projection: projectSerial(local, last.counts, scale) };
+  // R2: the small objects (all but the large one) are read ahead, one read each.
+  if (kind !== "kv") return { projection: projectSerial(local, last.counts, scale, kind === "r2" ? last.size : 0) };
   const keys = pageKeys(DEFAULT_LIMITS.opsPerStep);
   const fanout = (kvRead?: number) => projectKv(local, last.counts, scale, { concurrency: CONCURRENCY, readsInFlight: 6, pageKeys: keys, ...(kvRead !== undefined ? { kvRead } : {}) });
   return {

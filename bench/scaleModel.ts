@@ -77,8 +77,10 @@ export function kvReadLatencyFor(seconds: number, project: (kvRead: number) => P
   return lo;
 }
 
-/** D1 and R2: one chain of steps; every operation waits for the one before. */
-export function projectSerial(localAtTarget: number, c: RunCounts, scale: number): Projection {
-  const ops = (c.r2Operations * ASSUMED_LATENCY.r2Op + c.d1Queries * ASSUMED_LATENCY.d1Query + c.kvOperations * ASSUMED_LATENCY.kvRead) * scale;
+/** D1 and R2: one chain of steps; every operation waits for the one before, except the
+ * `aheadReads` (R2 objects up to 4 MiB, read six at a time: worker/jobs/r2.ts). */
+export function projectSerial(localAtTarget: number, c: RunCounts, scale: number, aheadReads = 0): Projection {
+  const serialOps = (c.r2Operations - aheadReads) * ASSUMED_LATENCY.r2Op + c.d1Queries * ASSUMED_LATENCY.d1Query + c.kvOperations * ASSUMED_LATENCY.kvRead;
+  const ops = (serialOps + (aheadReads * ASSUMED_LATENCY.r2Op) / 6) * scale;
   return { localSeconds: localAtTarget, cloudflareSeconds: localAtTarget + ops + c.steps * scale * ASSUMED_LATENCY.queueHop };
 }
