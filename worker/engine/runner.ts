@@ -13,7 +13,7 @@ import { DEFAULT_CHUNK_SIZE } from "../../lib/format/artifactCipher";
 import { randomBytes, toHex } from "../../lib/format/bytes";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
 import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
-import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type Manifest } from "../../lib/format/manifest";
+import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type ArtifactEntry, type Manifest } from "../../lib/format/manifest";
 import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
 import { getText, type BackupStorage } from "../../lib/storage/types";
 import type { Env, StepMessage, TaskRef } from "../env";
@@ -71,6 +71,18 @@ function context(env: Env, storage: BackupStorage, master: MasterKey, asset: Pla
     writeArtifact: (name, role, produce) =>
       writeArtifact(storage, master, { key: `${prefix}${name}-${attempt}${ARTIFACT_SUFFIX}`, name, role }, produce, DEFAULT_CHUNK_SIZE),
     writeTaskInput: (n, produce) => writeArtifact(storage, master, { key: taskInputKey(asset, state.backupId, n), name: `task-input-${n}`, role: "task-input" }, produce, DEFAULT_CHUNK_SIZE),
+  };
+}
+
+/** The context with every artifact it writes appended to `artifacts`. */
+function tracked(ctx: JobContext, artifacts: ArtifactEntry[]): JobContext {
+  return {
+    ...ctx,
+    writeArtifact: async (name, role, produce) => {
+      const entry = await ctx.writeArtifact(name, role, produce);
+      artifacts.push(entry);
+      return entry;
+    },
   };
 }
 
@@ -221,14 +233,7 @@ export class BackupRunner {
     const ctx = context(this.env, this.storage, master, asset, state);
     const job = jobFor(asset.kind);
     const artifacts = [...state.artifacts];
-    const tracking: JobContext = {
-      ...ctx,
-      writeArtifact: async (name, role, produce) => {
-        const entry = await ctx.writeArtifact(name, role, produce);
-        artifacts.push(entry);
-        return entry;
-      },
-    };
+    const tracking = tracked(ctx, artifacts);
     const r = await job.step(tracking, state.cursor, state.details);
     const queued = r.tasks ?? [];
     const total = (state.tasks?.total ?? 0) + queued.length;
@@ -302,14 +307,7 @@ export class BackupRunner {
     if (task.part > 0 && !start) return "stale";
     const ctx = context(this.env, this.storage, master, asset, state);
     const artifacts = [...(start?.artifacts ?? [])];
-    const tracking: JobContext = {
-      ...ctx,
-      writeArtifact: async (name, role, produce) => {
-        const entry = await ctx.writeArtifact(name, role, produce);
-        artifacts.push(entry);
-        return entry;
-      },
-    };
+    const tracking = tracked(ctx, artifacts);
     const r = await job.task(tracking, { ...task, resume: start?.resume ?? null }, state.details);
     const counts = addCounts(start?.counts ?? {}, r.counts);
     const part = r.resume === null ? task.part : task.part + 1;
