@@ -4,7 +4,7 @@
 // packages PostgreSQL (server, pg_dump, pg_restore) and shellcheck when they are not there.
 // Plain Node on purpose: it runs before any dependency is installed.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -23,6 +23,12 @@ function npmPackages() {
   const lock = path.join(root, "package-lock.json");
   const installed = path.join(root, "node_modules", ".package-lock.json");
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  // A node_modules linked from another checkout is that checkout's: `npm ci` would empty it.
+  const modules = path.join(root, "node_modules");
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    log("node_modules is a symlink to another checkout's packages: not reinstalling them here");
+    return;
+  }
   log("installing npm packages (npm ci)");
   run("npm", ["ci", "--no-audit", "--no-fund"]);
 }

@@ -113,6 +113,10 @@ describe("runbook sh blocks", () => {
     const doc = YAML.parse(readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, any> };
     doc.config["drposture:neon"].databaseName = "x-1";
     doc.config["drposture:assets"].kv[0].name = "a";
+    // The declared sizes follow the asset's new name (a size for an asset the stack lacks is refused).
+    const kvSizes = doc.config["drposture:sizes"].kv;
+    kvSizes.a = kvSizes.sessions;
+    delete kvSizes.sessions;
     const hostile = `"; $(touch PWNED) \`touch PWNED\` | <script>alert(1)</script> **x** [y](javascript:alert(1)) \\ '`;
     doc.config["drposture:incident"] = {
       severities: [{ name: "SEV-1_a", meaning: hostile, respondWithinMinutes: 5 }],
