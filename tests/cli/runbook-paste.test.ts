@@ -14,7 +14,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drposture } from "../helpers/cli";
 
-const STUBS = ["drposture", "pulumi", "npx", "jq", "aws", "psql", "gh", "git", "npm"];
+// `date` too: two runs of a block naming a branch after $(date -u ...) must not straddle a
+// second boundary (a CI run failed on before-migration-...13Z vs ...14Z).
+const STUBS = ["drposture", "pulumi", "npx", "jq", "aws", "psql", "gh", "git", "npm", "date"];
 // Installed by `npm test`'s setup (scripts/setup.mjs), as shellcheck is.
 const HAS_ZSH = spawnSync("zsh", ["--version"]).status === 0;
 type Shell = "bash -eu" | "bash -i" | "zsh -i";
@@ -46,7 +48,7 @@ function run(block: string, vars: Record<string, string>, o: { shell: Shell; fai
   mkdirSync(work, { recursive: true });
   writeFileSync(log, "");
   const fail = o.failValidation ? `for a in "$@"; do [ "$a" = --validate-only ] && [ "\${0##*/}" = drposture ] && exit 1; done\n` : "";
-  const stub = `#!/bin/bash\nprintf '%s\\n' "\${0##*/} $*" >> "$STUB_LOG"\n${fail}[ "$1 $2" = "stack output" ] || [ "\${0##*/}" = jq ] && echo stub-output\nexit 0\n`;
+  const stub = `#!/bin/bash\nprintf '%s\\n' "\${0##*/} $*" >> "$STUB_LOG"\n${fail}[ "\${0##*/}" = date ] && echo 20260101T000000Z\n[ "$1 $2" = "stack output" ] || [ "\${0##*/}" = jq ] && echo stub-output\nexit 0\n`;
   for (const s of STUBS) {
     writeFileSync(path.join(bin, s), stub);
     chmodSync(path.join(bin, s), 0o755);
