@@ -13,7 +13,7 @@
  *                              [--only kv,d1,r2] [--concurrency 20] [--local-concurrency 6]
  */
 import { readManifest } from "../lib/backup/catalog";
-import { kvPageKeys as pageKeys } from "../lib/backup/fanout";
+import { kvPageKeys as pageKeys, READS_IN_FLIGHT } from "../lib/backup/fanout";
 import { DEFAULT_LIMITS } from "../lib/backup/plan";
 import type { InvocationStats } from "../lib/local/limits/invocationBudget";
 import { localPlan } from "../lib/local/localPlan";
@@ -140,7 +140,7 @@ function project(kind: Kind, runs: Run[]): { projection: Projection; serial?: Pr
   // R2: the small objects (all but the large one) are read ahead, one read each.
   if (kind !== "kv") return { projection: projectSerial(local, last.counts, scale, kind === "r2" ? last.size : 0) };
   const keys = pageKeys(DEFAULT_LIMITS.opsPerStep);
-  const fanout = (kvRead?: number) => projectKv(local, last.counts, scale, { concurrency: CONCURRENCY, readsInFlight: 6, pageKeys: keys, ...(kvRead !== undefined ? { kvRead } : {}) });
+  const fanout = (kvRead?: number) => projectKv(local, last.counts, scale, { concurrency: CONCURRENCY, readsInFlight: READS_IN_FLIGHT, pageKeys: keys, ...(kvRead !== undefined ? { kvRead } : {}) });
   return {
     projection: fanout(),
     // The design before the fan-out: one chain of steps, one read at a time.

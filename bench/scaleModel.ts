@@ -9,6 +9,8 @@
  * results, not measurements of Cloudflare.
  */
 
+import { READS_IN_FLIGHT } from "../lib/backup/fanout";
+
 export interface Sample {
   readonly size: number;
   readonly seconds: number;
@@ -81,6 +83,6 @@ export function kvReadLatencyFor(seconds: number, project: (kvRead: number) => P
  * `aheadReads` (R2 objects up to 4 MiB, read six at a time: worker/jobs/r2.ts). */
 export function projectSerial(localAtTarget: number, c: RunCounts, scale: number, aheadReads = 0): Projection {
   const serialOps = (c.r2Operations - aheadReads) * ASSUMED_LATENCY.r2Op + c.d1Queries * ASSUMED_LATENCY.d1Query + c.kvOperations * ASSUMED_LATENCY.kvRead;
-  const ops = (serialOps + (aheadReads * ASSUMED_LATENCY.r2Op) / 6) * scale;
+  const ops = (serialOps + (aheadReads * ASSUMED_LATENCY.r2Op) / READS_IN_FLIGHT) * scale;
   return { localSeconds: localAtTarget, cloudflareSeconds: localAtTarget + ops + c.steps * scale * ASSUMED_LATENCY.queueHop };
 }

@@ -4,6 +4,11 @@
  * it through lib/cost.
  */
 
+/** Reads a backup keeps in flight at once: Workers let an invocation have six connections
+ * waiting for response headers ("Simultaneous outgoing connections/request: 6",
+ * https://developers.cloudflare.com/workers/platform/limits/). */
+export const READS_IN_FLIGHT = 6;
+
 /** Operations a KV page task spends besides its reads: its input, two artifacts, its record. */
 export const KV_TASK_OVERHEAD_OPS = 10;
 

@@ -5,9 +5,7 @@
  * unconsumed stream is backpressured, so memory stays at what the runtime buffers per stream.
  * Workers allow six connections waiting for response headers per invocation, hence the width.
  */
-
-/** Cloudflare: "Simultaneous outgoing connections/request: 6" (Workers platform limits). */
-export const READ_AHEAD = 6;
+import { READS_IN_FLIGHT } from "../../lib/backup/fanout";
 
 /** A value (null: gone since the listing) with the metadata read with it. */
 export interface ValueRead {
@@ -26,7 +24,7 @@ export class ReadAhead {
     private readonly names: readonly string[],
     /** Whether one more read fits the step's operation budget (it is charged when issued). */
     private readonly mayIssue: () => boolean,
-    private readonly width = READ_AHEAD,
+    private readonly width = READS_IN_FLIGHT,
   ) {}
 
   /** The value of `names[i]`, or undefined when the budget ends before it could be read.

@@ -7,6 +7,7 @@
  * is copied in ranges over several steps, pinned to its etag.
  */
 import type { ByteSink } from "../../lib/backup/artifacts";
+import { READS_IN_FLIGHT } from "../../lib/backup/fanout";
 import { readManifest } from "../../lib/backup/catalog";
 import { compareUtf8 } from "../../lib/backup/kvRecords";
 import { reusable, type InventoryLine, type PackSegment } from "../../lib/backup/r2Records";
@@ -70,7 +71,6 @@ type Read = Promise<R2ObjectBody | R2Object | null>;
  * connections waiting at once): on Cloudflare each read is a round trip, and a bucket of many
  * small uploads is mostly those. Larger objects are read one range at a time. */
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-const READ_AHEAD = 6;
 
 /** Whole-object reads issued ahead of the copy, charged to the step's budgets when issued. */
 class ReadAhead {
@@ -80,7 +80,7 @@ class ReadAhead {
 
   /** Issues reads for the next objects of `todo` (from index `from`) while the budgets allow. */
   fill(todo: readonly R2Object[], from: number): void {
-    for (let i = from; i < todo.length && this.issued.size < READ_AHEAD - 1; i++) {
+    for (let i = from; i < todo.length && this.issued.size < READS_IN_FLIGHT - 1; i++) {
       const o = todo[i] as R2Object;
       if (this.issued.has(o.key)) continue;
       if (o.size > READ_AHEAD_BYTES || this.g.ops + 1 > this.limits.opsPerStep || this.g.bytes + this.reserved + o.size > this.limits.bytesPerStep) return;
