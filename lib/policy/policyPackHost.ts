@@ -4,14 +4,16 @@
  *   node <@pulumi/pulumi/cmd/run-policy-pack> <engine address> .      (cwd = the pack directory)
  * The pack prints the port of its gRPC server on stdout; everything after is RPC. One addition
  * to the command line: `--require lazySdkPreload.cjs`, which defers the SDK modules a pack never
- * calls (Automation API, closure serializer) to their first use; the pack and the protocol are
- * untouched by it.
+ * calls (Automation API, closure serializer) to their first use, and `--require
+ * codeCachePreload.cjs`, a V8 code cache for the TypeScript compiler run-policy-pack loads; the
+ * pack and the protocol are untouched by them.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
 import { onCleanup, throwIfInterrupted } from "../process/cleanup";
 import { lazySdk } from "./lazySdk.cjs";
+import { nativeStringService } from "./nativeStrings";
 
 interface Protos {
   grpc: typeof import("@grpc/grpc-js");
@@ -96,10 +98,11 @@ export class PolicyPackHost {
     );
     this.ready = this.serving(timeoutMs).then((port) => {
       const { rpc, grpc: g } = protos();
-      this.client = new rpc.AnalyzerClient(`127.0.0.1:${port}`, g.credentials.createInsecure(), {
+      const AnalyzerClient = g.makeGenericClientConstructor(nativeStringService(rpc.AnalyzerService), "Analyzer");
+      this.client = new AnalyzerClient(`127.0.0.1:${port}`, g.credentials.createInsecure(), {
         "grpc.max_receive_message_length": 400 * 1024 * 1024,
         "grpc.max_send_message_length": 400 * 1024 * 1024,
-      });
+      }) as unknown as Record<string, Unary>;
     });
     // Awaited later (after the program ran), or never when the program failed first.
     this.ready.catch(() => undefined);
@@ -109,7 +112,8 @@ export class PolicyPackHost {
   static start(packDir: string, o: PackStartOptions = {}): PolicyPackHost {
     throwIfInterrupted();
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
-    const preload = o.deferUnusedSdk ?? lazySdk() ? ["--require", path.join(__dirname, "lazySdkPreload.cjs")] : [];
+    const preload = ["--require", path.join(__dirname, "codeCachePreload.cjs")];
+    if (o.deferUnusedSdk ?? lazySdk()) preload.push("--require", path.join(__dirname, "lazySdkPreload.cjs"));
     // The CLI passes its engine's address; run-policy-pack drops it before loading the pack.
     const child = spawn(process.execPath, [...preload, runner, "127.0.0.1:0", "."], { cwd: path.resolve(packDir), stdio: ["ignore", "pipe", "pipe"] });
     return new PolicyPackHost(child, o.timeoutMs ?? 60_000);
