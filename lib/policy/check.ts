@@ -7,11 +7,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
 import type { Registration } from "../pulumi/registrations";
 import type { ProgramRun } from "../pulumi/runProgram";
-import { assertStackName } from "../posture/stackName";
-import { readPolicyConfigFile, reconcilePolicyConfig, type PolicyConfigFile } from "./policyConfig";
+import type { PolicyConfigFile } from "./policyConfig";
 import { trace } from "./checkTrace";
 import { deferUnusedSdkParts, lazySdk } from "./lazySdk.cjs";
 import { ENFORCEMENT_LEVELS, PolicyPackHost, protos, type EnforcementLevel, type PackInfo } from "./policyPackHost";
@@ -43,6 +41,7 @@ export interface CheckOptions {
 }
 
 function programEntry(cwd: string): string {
+  const YAML = require("yaml") as typeof import("yaml");
   const project = YAML.parse(readFileSync(path.join(cwd, "Pulumi.yaml"), "utf8")) as { main?: string };
   const candidates = [project?.main, "index.ts", "index.js"].filter((x): x is string => !!x).map((m) => path.resolve(cwd, m));
   const found = candidates.find((c) => existsSync(c));
@@ -109,13 +108,18 @@ function diagnostics(res: any, urn = ""): Violation[] {
 /** The program's config and entry, and the runtime to run it; a failure is a ProgramError. */
 function loadProgram(o: CheckOptions) {
   try {
+    // Before anything loads the SDK: the program (resolving it from its project) and our runner.
+    if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
     trace("program runtime loaded (@pulumi/pulumi, mocks)");
     const cfg = readStackConfig(o.cwd, o.stack);
     const entry = programEntry(o.cwd);
     trace("stack config parsed");
-    return { cfg, run: (load: (entry: string) => Promise<unknown>) => runProgramWithMocks(cfg, () => load(entry)) };
+    return {
+      cfg,
+      run: (load: (entry: string) => Promise<unknown>, onRegistered: (r: Registration) => void) => runProgramWithMocks(cfg, () => load(entry), { onRegistered }),
+    };
   } catch (err) {
     throw err instanceof ProgramError ? err : new ProgramError((err as Error).message);
   }
@@ -127,61 +131,84 @@ async function configurePack(host: PolicyPackHost, project: string, o: CheckOpti
   await host.ready;
   trace("policy pack serving");
   const info = await host.info();
+  const { reconcilePolicyConfig } = require("./policyConfig") as typeof import("./policyConfig");
   await host.configure(reconcilePolicyConfig(info, fileConfig, configFile ?? "(schema defaults)"));
   await host.configureStack(project, o.stack);
   trace("pack configured (GetAnalyzerInfo, Configure, ConfigureStack)");
   return info;
 }
 
-/** Analyze per resource, then AnalyzeStack once, as the engine does during `pulumi preview`. */
-async function analyze(host: PolicyPackHost, info: PackInfo, run: ProgramRun, project: string, o: CheckOptions, configFile: string | null): Promise<CheckResult> {
-  const judged = run.registrations.filter((r) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:"));
-  const violations: Violation[] = [];
-  const analyzing = Promise.all(judged.map(async (r) => diagnostics(await host.analyze(analyzeRequest(r)), r.urn)));
-  // Built while the pack answers the Analyze calls; sent once they are all answered.
+/** The resources a policy pack judges: not the root Stack, not provider instances. */
+const judged = (r: Registration) => r.type !== "pulumi:pulumi:Stack" && !r.type.startsWith("pulumi:providers:");
+
+/**
+ * Analyze per resource as it registers, once the pack is configured: the engine, too, sends
+ * Analyze as each resource's step is generated, while the program still runs. Settles with the
+ * violations of every call, in registration order; a call that failed rejects (PolicyPackError).
+ */
+function analyzeAsRegistered(host: PolicyPackHost, configured: Promise<unknown>) {
+  const calls: Array<Promise<Violation[]>> = [];
+  return {
+    onRegistered(r: Registration): void {
+      if (!judged(r)) return;
+      const call = configured.then(() => host.analyze(analyzeRequest(r))).then((res) => diagnostics(res, r.urn));
+      call.catch(() => undefined); // awaited after the program, whose error comes first
+      calls.push(call);
+    },
+    all: async () => (await Promise.all(calls)).flat(),
+  };
+}
+
+/** The Analyze calls' verdicts, then AnalyzeStack once, as the engine ends `pulumi preview`. */
+async function analyze(host: PolicyPackHost, info: PackInfo, registrations: readonly Registration[], analyzed: () => Promise<Violation[]>, project: string, o: CheckOptions, configFile: string | null): Promise<CheckResult> {
+  const resources = registrations.filter(judged);
+  // Built while the pack answers the last Analyze calls; sent once they are all answered.
   const stackReq = new (protos().analyzer.AnalyzeStackRequest)();
-  stackReq.setResourcesList(judged.map(stackResource));
+  stackReq.setResourcesList(resources.map(stackResource));
   trace("stack request built");
-  for (const vs of await analyzing) violations.push(...vs);
-  trace(`resources analyzed (${judged.length} Analyze calls)`);
+  const violations = await analyzed();
+  trace(`resources analyzed (${resources.length} Analyze calls)`);
   violations.push(...diagnostics(await host.analyzeStack(stackReq)));
   trace("stack analyzed (AnalyzeStack)");
   return {
     stack: o.stack,
     project,
     pack: { name: info.name, version: info.version, policies: info.policies.length, configFile },
-    resources: judged.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
+    resources: resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name })),
     violations,
   };
 }
 
 export async function runCheck(o: CheckOptions, load: (entry: string) => Promise<unknown> = async (e) => require(e)): Promise<CheckResult> {
   trace("check started (CLI loaded, arguments parsed)");
-  assertStackName(o.stack);
-  // Before anything loads the SDK: the program (resolving it from its project) and our runner.
-  if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
-  const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
-  // The file's shape is checked now; its values once the pack has said what its policies take.
-  const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
-  // The pack loads while the program does: they are independent processes until analysis.
+  // The pack first, before this process loads anything heavy: it takes longer to start than the
+  // program takes to load, and the two are independent processes until analysis. Bad input
+  // below still fails at once; `finally` stops the pack.
   const host = PolicyPackHost.start(o.packDir);
   trace("policy pack spawned");
   try {
+    const { assertStackName } = require("../posture/stackName") as typeof import("../posture/stackName");
+    assertStackName(o.stack);
+    const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;
+    // The file's shape is checked now; its values once the pack has said what its policies take.
+    const { readPolicyConfigFile } = require("./policyConfig") as typeof import("./policyConfig");
+    const fileConfig: PolicyConfigFile = configFile ? readPolicyConfigFile(configFile) : {};
     const program = loadProgram(o);
     // Configured as soon as it serves, while the program runs (the engine too configures its
     // analyzers before the program's resources arrive). A program error still comes first.
     const configured = configurePack(host, program.cfg.project, o, fileConfig, configFile);
     configured.catch(() => undefined);
+    const analysis = analyzeAsRegistered(host, configured);
     let run: ProgramRun;
     try {
-      run = await program.run(load);
+      run = await program.run(load, analysis.onRegistered);
       trace(`program evaluated: ${run.registrations.length} resources`);
     } catch (err) {
       throw new ProgramError((err as Error).message);
     }
     const info = await configured;
     trace("pack awaited");
-    return await analyze(host, info, run, program.cfg.project, o, configFile);
+    return await analyze(host, info, run.registrations, analysis.all, program.cfg.project, o, configFile);
   } finally {
     host.stop();
     trace("pack stopped");

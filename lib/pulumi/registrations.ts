@@ -48,8 +48,9 @@ interface RegisterResponse {
 
 type Callback = (err: unknown, resp?: RegisterResponse) => void;
 
-/** Hooks the (mock) resource monitor; call right after setMocks, before the program runs. */
-export function captureRegistrations(): Registration[] {
+/** Hooks the (mock) resource monitor; call right after setMocks, before the program runs.
+ * `onRegistered` sees each registration as the engine would, while the program still runs. */
+export function captureRegistrations(onRegistered?: (r: Registration) => void): Registration[] {
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: Callback): void } | undefined;
   if (!monitor) throw new Error("no resource monitor: set mocks first");
   const out: Registration[] = [];
@@ -61,7 +62,7 @@ export function captureRegistrations(): Registration[] {
         const propertyDependencies: Record<string, string[]> = {};
         req.getPropertydependenciesMap().forEach((v, k) => (propertyDependencies[k] = v.getUrnsList()));
         const inputs = deserialize(req.getObject());
-        out.push({
+        const registration: Registration = {
           urn: resp.getUrn(),
           id: resp.getId(),
           type: req.getType(),
@@ -76,9 +77,14 @@ export function captureRegistrations(): Registration[] {
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           inputs,
           state: { ...inputs, ...deserialize(resp.getObject()) },
-        });
+        };
+        out.push(registration);
+        onRegistered?.(registration);
       }
-      cb(err, resp);
+      // The engine's monitor answers over gRPC, so a program sees each answer on an I/O turn;
+      // the mocks answer in a microtask, and a program's chain of them would hold off all
+      // I/O (the policy pack's Analyze calls) until it ends.
+      setImmediate(() => cb(err, resp));
     });
   return out;
 }

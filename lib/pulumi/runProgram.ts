@@ -18,11 +18,15 @@ export interface ProgramRun {
 export async function runProgramWithMocks(
   cfg: ProgramConfig,
   load: () => Promise<unknown>,
-  { preview = true, mocks = new RealisticMocks() }: { preview?: boolean; mocks?: RealisticMocks } = {},
+  {
+    preview = true,
+    mocks = new RealisticMocks(),
+    onRegistered,
+  }: { preview?: boolean; mocks?: RealisticMocks; onRegistered?: (r: Registration) => void } = {},
 ): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
   await pulumi.runtime.setMocks(mocks, cfg.project, cfg.stack, preview);
-  const registrations = captureRegistrations();
+  const registrations = captureRegistrations(onRegistered);
   // A program error is held until registrations settle: thrown inside the Stack's
   // initializer it would also reject the Stack's own output promises, unobserved.
   let programError: unknown;

@@ -7,7 +7,7 @@
  * misbehaves as each test asks.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,13 +23,18 @@ const seen = new Set<number>();
  * A copy of the policy pack whose behaviour the env var DRPOSTURE_TEST_PACK picks (the CLI's
  * environment reaches the pack): one copy, so ts-node compiles and type-checks it once.
  */
-const PRELUDE = `declare const process: { env: Record<string, string | undefined>; on(s: string, f: () => void): void };
+const PRELUDE = `declare const process: { env: Record<string, string | undefined>; on(s: string, f: () => void): void; exit(code: number): never };
+declare const require: (m: string) => any;
 import { drposturePolicies as judges } from "./src/all";
 const mode = process.env.DRPOSTURE_TEST_PACK;
 const busy = (ms: number) => { const until = Date.now() + ms; while (Date.now() < until) { /* working */ } };
 if (mode === "explode") throw new Error("pack exploded at load");
 if (mode === "slow-load") busy(20_000);
 if (mode === "ignore-sigterm") process.on("SIGTERM", () => undefined);
+// A resource policy that sees each Analyze: marks the one of "first", or dies at the first one.
+const spy = (f: (a: any) => void) => (judges as any[]).push({ name: "test-analyze-spy", description: "test: sees each Analyze", enforcementLevel: "advisory", validateResource: f });
+if (mode === "mark-analyze") spy((a) => a.name === "first" && require("fs").writeFileSync(process.env.DRPOSTURE_TEST_MARK as string, a.urn));
+if (mode === "die-on-analyze") spy(() => process.exit(7));
 if (mode === "slow-analysis") for (const p of judges as any[]) if (p.validateStack) { const v = p.validateStack; p.validateStack = (a: any, r: any) => (busy(20_000), v(a, r)); }
 `;
 
@@ -77,8 +82,8 @@ interface Run {
   packs: Set<number>;
 }
 
-function drposture(mode: string, args: string[]): Run {
-  const env = { ...process.env, DRPOSTURE_TRACE: "1", DRPOSTURE_TEST_PACK: mode };
+function drposture(mode: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Run {
+  const env = { ...process.env, DRPOSTURE_TRACE: "1", DRPOSTURE_TEST_PACK: mode, ...extraEnv };
   const child = spawn(process.execPath, [BIN, "check", "--stack", "prod", "--policy-pack", pack, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -174,6 +179,47 @@ describe("the policy pack process of drposture check", () => {
     // Not held up by the pack's 20 s of loading.
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.packs.size).toBe(1);
+    await expectNoPackLeft(r);
+  });
+
+  it("sends Analyze for each resource while the program still runs, as the engine does", async () => {
+    // A program that registers "first", then waits (20 s at most) until the pack has analyzed
+    // it before registering "second": it finishes only if Analyze is not held for its end.
+    const project = path.join(work, "streaming");
+    mkdirSync(project);
+    symlinkSync(path.join(ROOT, "node_modules"), path.join(project, "node_modules"));
+    writeFileSync(path.join(project, "Pulumi.yaml"), "name: streaming\nruntime: nodejs\n");
+    writeFileSync(path.join(project, "Pulumi.test.yaml"), "config: {}\n");
+    const mark = path.join(work, "first-analyzed");
+    writeFileSync(
+      path.join(project, "index.ts"),
+      `import * as pulumi from "@pulumi/pulumi";
+import { existsSync } from "node:fs";
+new pulumi.ComponentResource("drposture:test:Thing", "first");
+export const second = (async () => {
+  for (const until = Date.now() + 20_000; !existsSync(${JSON.stringify(mark)}); await new Promise((r) => setTimeout(r, 20)))
+    if (Date.now() > until) throw new Error("the pack saw no Analyze of 'first' while the program ran");
+  return new pulumi.ComponentResource("drposture:test:Thing", "second").urn;
+})();
+`,
+    );
+    const r = drposture("mark-analyze", ["--cwd", project, "--stack", "test", "--json"], { DRPOSTURE_TEST_MARK: mark });
+    const code = await r.exit;
+    expect(r.stderr()).not.toContain("the program or its config failed");
+    expect([0, 1]).toContain(code); // a verdict, whatever the pack thinks of two bare components
+    const doc = JSON.parse(r.stdout()) as { resources: Array<{ name: string }> };
+    expect(doc.resources.map((x) => x.name)).toEqual(["first", "second"]);
+    expect(readFileSync(mark, "utf8")).toMatch(/drposture:test:Thing::first$/);
+    await expectNoPackLeft(r);
+  });
+
+  it("a pack that dies during Analyze while the program runs: exit 1 naming the call, no process left", async () => {
+    const r = drposture("die-on-analyze", ["--json"]);
+    expect(await r.exit).toBe(1);
+    const doc = JSON.parse(r.stdout()) as { error: { code: string; message: string } };
+    expect(doc.error.code).toBe("PolicyPackError");
+    expect(doc.error.message).toMatch(/^analyze failed: /);
+    expect(r.stderr()).not.toMatch(/unexpected error/);
     await expectNoPackLeft(r);
   });
 
