@@ -1,5 +1,5 @@
-// `node --require` this in the policy pack process: a V8 code cache for the very large files the
-// pack compiles at every start. run-policy-pack always registers ts-node, which loads the
+// `node --require` this in the policy pack process: a V8 code cache for the large files the pack
+// compiles at every start. run-policy-pack always registers ts-node, which loads the
 // TypeScript compiler (9 MB of JavaScript); parsing it was about a third of the pack's start-up,
 // and the pack's start-up is on the path of every `drposture check`. Node 22 has this built in
 // (module.enableCompileCache); Node 20 does not. Only the compile step changes: the file's own
@@ -12,8 +12,10 @@ const Module = require("node:module");
 const path = require("node:path");
 const vm = require("node:vm");
 
-/** Below this a file parses faster than its cache reads and checks. */
-const MIN_BYTES = 1024 * 1024;
+/** Below this a file parses about as fast as its cache is read and checked. At 64 KiB the pack
+ * also caches the SDK's generated protobuf modules: its start measured ~8% shorter than with
+ * TypeScript's compiler alone cached (median of 9, interleaved). */
+const MIN_BYTES = 64 * 1024;
 const CACHE = process.env.DRPOSTURE_CODE_CACHE_DIR || path.join(__dirname, "..", "..", "node_modules", ".cache", "drposture", "v8-code-cache");
 const DIGEST = 32;
 /** What this process's compiles did: cache used, absent or not intact, refused by V8. */

@@ -1,5 +1,5 @@
 /**
- * lib/policy/codeCachePreload.cjs: a V8 code cache for the very large files the policy pack
+ * lib/policy/codeCachePreload.cjs: a V8 code cache for the large files the policy pack
  * compiles at every start (the TypeScript compiler). Each test runs fresh Node processes with
  * the preload and a cache directory of its own. What must hold: a cached module behaves as it
  * does without the cache (exports, require, __filename, errors); the cache is used when
@@ -17,6 +17,18 @@ import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);
 const PRELOAD = path.join(ROOT, "lib", "policy", "codeCachePreload.cjs");
+
+/** The preload's exports, without installing its hook in this (the test runner's) process. */
+function preloadModule(): { cacheFile(filename: string, source: string): string; MIN_BYTES: number } {
+  const before = process.env.DRPOSTURE_CHECK_CODE_CACHE;
+  process.env.DRPOSTURE_CHECK_CODE_CACHE = "0";
+  try {
+    return require(PRELOAD);
+  } finally {
+    if (before === undefined) delete process.env.DRPOSTURE_CHECK_CODE_CACHE;
+    else process.env.DRPOSTURE_CHECK_CODE_CACHE = before;
+  }
+}
 
 let dir: string;
 let cache: string;
@@ -84,8 +96,11 @@ describe("the policy pack's code cache", () => {
     expect(without.exports).toEqual(cold.exports);
   });
 
-  it("leaves files under 1 MiB to Node, and writes nothing when turned off", async () => {
-    const small = bigModule("small.js", 64 * 1024);
+  it("leaves files under its threshold (64 KiB) to Node, and writes nothing when turned off", async () => {
+    const { MIN_BYTES } = preloadModule();
+    expect(MIN_BYTES).toBe(64 * 1024);
+    const small = bigModule("small.js", MIN_BYTES - 2000);
+    expect(readFileSync(small, "utf8").length).toBeLessThan(MIN_BYTES);
     expect((await load(small)).stats).toEqual({ hits: 0, misses: 0, rejected: 0 });
     expect(cacheFiles()).toEqual([]);
     const big = bigModule("big.js", 1.1 * 1024 * 1024);
@@ -119,7 +134,7 @@ describe("the policy pack's code cache", () => {
     await load(other);
     const [otherCache] = cacheFiles();
     const file = bigModule("big.js", 1.1 * 1024 * 1024);
-    const { cacheFile } = require(PRELOAD) as { cacheFile(filename: string, source: string): string };
+    const { cacheFile } = preloadModule();
     // The other module's data, intact digest and all, where this module's cache belongs.
     const target = path.join(cache, path.basename(cacheFile(file, readFileSync(file, "utf8"))));
     writeFileSync(target, readFileSync(path.join(cache, otherCache as string)));
