@@ -3,7 +3,8 @@
  * mocks + the policy pack process over gRPC), against the floor, a fresh Node process that only
  * loads @pulumi/pulumi, @pulumi/aws and @pulumi/cloudflare. Median of N runs each (default 7),
  * interleaved in the same run (floor, check, floor, check...) so that both see the same machine,
- * after one warm-up run of each (the first check fills the Worker bundle cache and ts-node's).
+ * after one warm-up run of each (the first check fills the Worker bundle cache, ts-node's and
+ * the pack's code cache).
  * Target (issue #12): the check within 1.5x the floor.
  * Run: npm run bench:check -- [--runs 7]
  */

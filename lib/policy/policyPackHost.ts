@@ -5,8 +5,9 @@
  * The pack prints the port of its gRPC server on stdout; everything after is RPC. One addition
  * to the command line: `--require lazySdkPreload.cjs`, which defers the SDK modules a pack never
  * calls (Automation API, closure serializer) to their first use, and `--require
- * codeCachePreload.cjs`, a V8 code cache for the TypeScript compiler run-policy-pack loads; the
- * pack and the protocol are untouched by them.
+ * codeCachePreload.cjs`, a V8 code cache for the large files the pack compiles at every start
+ * (the TypeScript compiler run-policy-pack loads, the SDK's protobuf modules); the pack and the
+ * protocol are untouched by them.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
