@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { drposture } from "../helpers/cli";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);
@@ -162,13 +163,8 @@ describe("the policy pack's code cache", () => {
 
   it.each(["backup-frequency-meets-rpo", "compliant"])("gives the same check verdicts as no cache (hand-written stack %s)", async (stack) => {
     const run = async (codeCache: string) => {
-      try {
-        const { stdout } = await exec(process.execPath, [path.join(ROOT, "cli", "bin.cjs"), "check", "--json", "--cwd", path.join(ROOT, "tests", "fixtures", "handwritten"), "--stack", stack, "--policy-config", path.join(ROOT, "policies", "config", "prod.json")], { cwd: ROOT, env: { ...process.env, DRPOSTURE_CHECK_CODE_CACHE: codeCache, DRPOSTURE_CODE_CACHE_DIR: cache } });
-        return { code: 0, out: stdout };
-      } catch (err) {
-        const e = err as { code: number; stdout: string };
-        return { code: e.code, out: e.stdout };
-      }
+      const r = await drposture(["check", "--json", "--cwd", path.join(ROOT, "tests", "fixtures", "handwritten"), "--stack", stack, "--policy-config", path.join(ROOT, "policies", "config", "prod.json")], { env: { DRPOSTURE_CHECK_CODE_CACHE: codeCache, DRPOSTURE_CODE_CACHE_DIR: cache } });
+      return { code: r.code, out: r.stdout };
     };
     const off = await run("0");
     const cold = await run("1");
