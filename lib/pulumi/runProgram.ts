@@ -4,6 +4,7 @@
  * every outstanding registration awaited before returning.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { skipUnreadPromiseStacks } from "./promiseStacks";
 import type { ProgramConfig } from "./stackConfig";
 import { RealisticMocks } from "./realisticMocks";
 import { captureRegistrations, type Registration } from "./registrations";
@@ -24,6 +25,7 @@ export async function runProgramWithMocks(
     onRegistered,
   }: { preview?: boolean; mocks?: RealisticMocks; onRegistered?: (r: Registration) => void } = {},
 ): Promise<ProgramRun> {
+  skipUnreadPromiseStacks();
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
   await pulumi.runtime.setMocks(mocks, cfg.project, cfg.stack, preview);
   const registrations = captureRegistrations(onRegistered);
