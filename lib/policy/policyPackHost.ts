@@ -4,10 +4,11 @@
  *   node <@pulumi/pulumi/cmd/run-policy-pack> <engine address> .      (cwd = the pack directory)
  * The pack prints the port of its gRPC server on stdout; everything after is RPC. One addition
  * to the command line: `--require lazySdkPreload.cjs`, which defers the SDK modules a pack never
- * calls (Automation API, closure serializer) to their first use, and `--require
+ * calls (Automation API, closure serializer) to their first use, `--require
  * codeCachePreload.cjs`, a V8 code cache for the large files the pack compiles at every start
- * (the TypeScript compiler run-policy-pack loads, the SDK's protobuf modules); the pack and the
- * protocol are untouched by them.
+ * (the TypeScript compiler run-policy-pack loads, the SDK's protobuf modules), and `--require
+ * nativeStringDecoderPreload.cjs`, long strings decoded by Node (the mirror of this side's
+ * nativeStrings.ts); the pack and the protocol are untouched by them.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -66,7 +67,13 @@ export interface PackStartOptions {
   readonly timeoutMs?: number;
   /** `node --require` the SDK deferral (lazySdkPreload.cjs); off with DRPOSTURE_CHECK_LAZY_SDK=0. */
   readonly deferUnusedSdk?: boolean;
+  /** Long strings encoded (here) and decoded (in the pack) by Node; off with DRPOSTURE_CHECK_NATIVE_STRINGS=0. */
+  readonly nativeStrings?: boolean;
 }
+
+/** False when DRPOSTURE_CHECK_NATIVE_STRINGS=0: google-protobuf's own string coding both ways
+ * (an escape hatch, and the baseline the tests compare with). */
+export const nativeStrings = (): boolean => process.env.DRPOSTURE_CHECK_NATIVE_STRINGS !== "0";
 
 /**
  * The pack process, from spawn to stop. `start` spawns at once and returns: the pack loads while
@@ -83,6 +90,7 @@ export class PolicyPackHost {
   private constructor(
     private readonly child: ChildProcess,
     timeoutMs: number,
+    native: boolean,
   ) {
     child.stderr?.on("data", (d: Buffer) => (this.stderr += d.toString()));
     const running = () => child.exitCode === null && child.signalCode === null;
@@ -99,7 +107,7 @@ export class PolicyPackHost {
     );
     this.ready = this.serving(timeoutMs).then((port) => {
       const { rpc, grpc: g } = protos();
-      const AnalyzerClient = g.makeGenericClientConstructor(nativeStringService(rpc.AnalyzerService), "Analyzer");
+      const AnalyzerClient = g.makeGenericClientConstructor(native ? nativeStringService(rpc.AnalyzerService) : rpc.AnalyzerService, "Analyzer");
       this.client = new AnalyzerClient(`127.0.0.1:${port}`, g.credentials.createInsecure(), {
         "grpc.max_receive_message_length": 400 * 1024 * 1024,
         "grpc.max_send_message_length": 400 * 1024 * 1024,
@@ -115,9 +123,11 @@ export class PolicyPackHost {
     const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
     const preload = ["--require", path.join(__dirname, "codeCachePreload.cjs")];
     if (o.deferUnusedSdk ?? lazySdk()) preload.push("--require", path.join(__dirname, "lazySdkPreload.cjs"));
+    const native = o.nativeStrings ?? nativeStrings();
+    if (native) preload.push("--require", path.join(__dirname, "nativeStringDecoderPreload.cjs"));
     // The CLI passes its engine's address; run-policy-pack drops it before loading the pack.
     const child = spawn(process.execPath, [...preload, runner, "127.0.0.1:0", "."], { cwd: path.resolve(packDir), stdio: ["ignore", "pipe", "pipe"] });
-    return new PolicyPackHost(child, o.timeoutMs ?? 60_000);
+    return new PolicyPackHost(child, o.timeoutMs ?? 60_000, native);
   }
 
   /** The port the pack prints once its gRPC server listens. */
