@@ -2,24 +2,28 @@
  * Ctrl-C during a drill (issue #9 item 11): SIGINT or SIGTERM at any phase stops PostgreSQL,
  * workerd and the local endpoints, deletes the drill's temporary data (decrypted dumps first)
  * and exits 130 within seconds; a second Ctrl-C exits at once. Each run gets a private TMPDIR
- * so that what it leaves behind (processes naming it, files under it) is visible.
+ * so that what it leaves behind (processes naming it, files under it) is visible. The drills
+ * run on the compact fixture: every asset kind and phase of the sample at a tenth of its rows,
+ * so a phase comes seconds, not a minute, after the start.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { writeCompactDrillFixture } from "../helpers/drillFixture";
 import { filesBelow, isAlive, startCli, type Proc, type Run } from "../helpers/interruptible";
 
 const runs: Run[] = [];
 /** Where the reports would go (an interrupted drill writes none). */
 const reports = mkdtempSync(path.join(tmpdir(), "drposture-intr-report-"));
+const fixture = writeCompactDrillFixture(reports);
 afterEach(async () => {
   for (const r of runs.splice(0)) await r.reap();
 });
 afterAll(() => rmSync(reports, { recursive: true, force: true }));
 
 function drill(ownGroup = false): Run {
-  const r = startCli(["drill", "--local", "--report", reports], {}, ownGroup);
+  const r = startCli(["drill", "--local", "--fixture", fixture, "--report", reports], {}, ownGroup);
   runs.push(r);
   return r;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { writeCompactDrillFixture } from "../helpers/drillFixture";
 import { ROOT } from "../helpers/program";
 
 const exec = promisify(execFile);
@@ -74,10 +75,13 @@ describe("drposture drill", () => {
   }, 240_000);
 
   it("fails (exit 1) when a backup is corrupted, naming the asset and the artifact", async () => {
-    const r = await cli(["drill", "--local", "--json", "--corrupt", "kv/sessions", "--report", mkdtempSync(path.join(tmpdir(), "drposture-drill-bad-"))]);
+    // The compact fixture (every asset kind of the sample, a tenth of its rows): the failure, not the volume, is the point.
+    const dir = mkdtempSync(path.join(tmpdir(), "drposture-drill-bad-"));
+    const r = await cli(["drill", "--local", "--json", "--fixture", writeCompactDrillFixture(dir), "--corrupt", "kv/sessions", "--report", dir]);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.passed).toBe(false);
+    expect(report.assets.map((a: { kind: string; name: string }) => `${a.kind}/${a.name}`)).toEqual(["d1/app-db", "postgres/app", "kv/sessions", "r2/user-uploads"]);
     const kv = report.assets.find((a: { name: string }) => a.name === "sessions");
     expect(kv.verified).toBe(false);
     expect(kv.error).toMatch(/kv\/sessions\/.*failed authentication/);
