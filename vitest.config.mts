@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { workerdOutbound } from "./lib/local/tls";
@@ -17,6 +18,14 @@ export default defineConfig({
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // Vitest's default is one file fewer than the cores: one at a time on a 2-core CI
+          // machine, where each file also pays ~2-3 s of process start and imports. The node
+          // tests mostly wait on their child processes (PostgreSQL, workerd, the CLI), so two
+          // files at once cut the wall time by about a third there. Each file has its own temp
+          // dirs, ports (0) and processes (found by pid or private TMPDIR), so they do not meet.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          // Projects with different worker counts need their own group: node files first.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -50,6 +59,8 @@ export default defineConfig({
           include: ["tests/worker/**/*.test.ts"],
           globalSetup: ["./tests/worker/globalSetup.ts"],
           testTimeout: 120_000,
+          // Vitest's default worker count; these files share the one local S3 world above.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -31,24 +31,33 @@ async function check(args: string[]): Promise<{ code: number; json: CheckJson | 
   }
 }
 
-/** Runs `items` through `fn`, `n` at a time (each check is its own pair of processes). */
-async function pool<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
+/** Lets at most `n` jobs run at once, first come first served. */
+function limiter(n: number): <R>(job: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (job) => {
+    if (running >= n) await new Promise<void>((go) => waiting.push(go));
+    else running++;
+    try {
+      return await job();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
+/** Every check below is its own pair of processes (CLI, policy pack) and the tests are
+ * independent: they run concurrently, sharing three slots, so a slow pack start overlaps others. */
+const slot = limiter(3);
+const checkInSlot = (args: string[]) => slot(() => check(args));
+/** A test waits for its slot as well as for its checks. */
+const QUEUED = 300_000;
+
 describe("drposture check", () => {
-  it.each(["prod", "staging"])("passes on the %s stack with its policy config", async (stack) => {
-    const r = await check(["--stack", stack]);
+  it.concurrent.each(["prod", "staging"])("passes on the %s stack with its policy config", { timeout: QUEUED }, async (stack) => {
+    const r = await checkInSlot(["--stack", stack]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json?.violations).toEqual([]);
     expect(r.json?.stack).toBe(stack);
@@ -56,8 +65,8 @@ describe("drposture check", () => {
     expect(r.json?.resources.every((x) => x.urn.startsWith(`urn:pulumi:${stack}::drposture::`))).toBe(true);
   });
 
-  it("passes on the compliant hand-written stack", async () => {
-    const r = await check(["--cwd", FIXTURE, "--stack", "compliant", "--policy-config", PROD_CONFIG]);
+  it.concurrent("passes on the compliant hand-written stack", { timeout: QUEUED }, async () => {
+    const r = await checkInSlot(["--cwd", FIXTURE, "--stack", "compliant", "--policy-config", PROD_CONFIG]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json?.violations).toEqual([]);
   });
@@ -79,8 +88,8 @@ describe("drposture check", () => {
     ["restore-tests-scheduled", "orders-backup-worker"],
   ];
 
-  it("rejects a hand-written stack that breaks each policy, with a violation on the offending resource", async () => {
-    const results = await pool(cases, 3, ([policy]) => check(["--cwd", FIXTURE, "--stack", policy, "--policy-config", PROD_CONFIG]));
+  it.concurrent("rejects a hand-written stack that breaks each policy, with a violation on the offending resource", { timeout: QUEUED }, async () => {
+    const results = await Promise.all(cases.map(([policy]) => checkInSlot(["--cwd", FIXTURE, "--stack", policy, "--policy-config", PROD_CONFIG])));
     cases.forEach(([policy, offender], i) => {
       const r = results[i] as Awaited<ReturnType<typeof check>>;
       expect(r.code, `${policy}: ${r.stderr}`).toBe(1);
@@ -92,9 +101,9 @@ describe("drposture check", () => {
       expect(vs.map((v) => v.urn), policy).toContain(urn);
       for (const v of vs) expect(v.message.length, policy).toBeGreaterThan(20);
     });
-  }, 300_000);
+  });
 
-  it("blocks a weakened Pulumi.prod.yaml: shorter Neon window, fewer days, slower cron", async () => {
+  it.concurrent("blocks a weakened Pulumi.prod.yaml: shorter Neon window, fewer days, slower cron", { timeout: QUEUED }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "drposture-weak-"));
     copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
@@ -105,7 +114,7 @@ describe("drposture check", () => {
     expect(weakened).not.toBe(prod);
     writeFileSync(path.join(dir, "Pulumi.prod.yaml"), weakened);
     writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
-    const r = await check(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
+    const r = await checkInSlot(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
     expect(r.code).toBe(1);
     const byPolicy = new Map((r.json?.violations ?? []).map((v) => [v.policy, v.message]));
     expect(byPolicy.get("neon-restore-window")).toMatch(/7 days; the minimum is 14/);
@@ -113,10 +122,10 @@ describe("drposture check", () => {
     expect(byPolicy.get("backup-frequency-meets-rpo")).toMatch(/kv\/sessions is backed up at most every 60 min .* allowed RPO is 15 min/);
   });
 
-  it.each([
+  it.concurrent.each([
     ["restore testing disabled in prod", (y: string) => y.replace(/drposture:restoreTesting:\n    everyDays: 7/, "drposture:restoreTesting:\n    enabled: false"), /never restore-tests its 5 assets \(d1\/app-db, neon\/app, kv\/feature-flags, kv\/sessions, r2\/user-uploads\): its plan has no restoreTesting\. Set drposture:restoreTesting\.enabled to true .* at most 7/],
     ["everyDays 30 against the prod pack's 7", (y: string) => y.replace(/(drposture:restoreTesting:\n    )everyDays: 7/, "$1everyDays: 30"), /allows 30 days between restore tests of an asset \(restoreTesting\.everyDays\); the organisation allows at most 7\. Set drposture:restoreTesting\.everyDays to 7 or less/],
-  ] as const)("blocks Pulumi.prod.yaml with %s (restore-tests-scheduled)", async (_case, weaken, message) => {
+  ] as const)("blocks Pulumi.prod.yaml with %s (restore-tests-scheduled)", { timeout: QUEUED }, async (_case, weaken, message) => {
     const dir = mkdtempSync(path.join(tmpdir(), "drposture-rt-"));
     copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
@@ -124,7 +133,7 @@ describe("drposture check", () => {
     expect(weakened).not.toBe(prod);
     writeFileSync(path.join(dir, "Pulumi.prod.yaml"), weakened);
     writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
-    const r = await check(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
+    const r = await checkInSlot(["--cwd", dir, "--stack", "prod", "--policy-config", PROD_CONFIG]);
     expect(r.code, r.stderr).toBe(1);
     const vs = r.json?.violations ?? [];
     expect(vs.map((v) => v.policy)).toEqual(["restore-tests-scheduled"]);
@@ -132,18 +141,18 @@ describe("drposture check", () => {
     expect(vs[0]?.message).toMatch(message);
   });
 
-  it("exits 2 with the config path when the program's config is invalid", async () => {
+  it.concurrent("exits 2 with the config path when the program's config is invalid", { timeout: QUEUED }, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "drposture-bad-"));
     copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     writeFileSync(path.join(dir, "Pulumi.prod.yaml"), readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("daily: 35", "daily: 0"));
     writeFileSync(path.join(dir, "index.ts"), `export * from ${JSON.stringify(path.join(ROOT, "index"))};\n`);
-    const r = await check(["--cwd", dir, "--stack", "prod"]);
+    const r = await checkInSlot(["--cwd", dir, "--stack", "prod"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("drposture:retention.daily: must be >= 1, got 0");
   });
 
-  it("exits 2 for a stack that does not exist", async () => {
-    const r = await check(["--stack", "nope"]);
+  it.concurrent("exits 2 for a stack that does not exist", { timeout: QUEUED }, async () => {
+    const r = await checkInSlot(["--stack", "nope"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no stack config .*Pulumi\.nope\.yaml/);
   });

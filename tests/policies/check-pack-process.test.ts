@@ -135,7 +135,8 @@ afterAll(() => {
 });
 
 describe("the policy pack process of drposture check", () => {
-  it("a pack that fails to load: one error naming why, exit 1, --json error document, no process left", async () => {
+  // Each run is its own CLI and pack, found by its own pid: the untimed cases run concurrently.
+  it.concurrent("a pack that fails to load: one error naming why, exit 1, --json error document, no process left", { timeout: 120_000 }, async () => {
     const r = drposture("explode", ["--json"]);
     expect(await r.exit).toBe(1);
     // A named failure (PolicyPackError), not an "unexpected error" of the CLI itself.
@@ -149,7 +150,7 @@ describe("the policy pack process of drposture check", () => {
     await expectNoPackLeft(r);
   });
 
-  it("Ctrl-C while the pack loads (the program running): exit 130, the pack is stopped", async () => {
+  it.concurrent("Ctrl-C while the pack loads (the program running): exit 130, the pack is stopped", { timeout: 120_000 }, async () => {
     // Slow to load (as a big pack on a busy machine is): the interrupt surely comes first.
     const r = drposture("slow-load", []);
     await until("the pack process", () => r.packs.size > 0);
@@ -160,7 +161,7 @@ describe("the policy pack process of drposture check", () => {
     await expectNoPackLeft(r);
   });
 
-  it("Ctrl-C during the analysis: exit 130, the pack is stopped", async () => {
+  it.concurrent("Ctrl-C during the analysis: exit 130, the pack is stopped", { timeout: 120_000 }, async () => {
     // Serves, then takes 20 s over AnalyzeStack: the interrupt comes mid-conversation.
     const r = drposture("slow-analysis", []);
     await until("the analysis", () => r.stderr().includes("stack request built"));
@@ -171,6 +172,15 @@ describe("the policy pack process of drposture check", () => {
     await expectNoPackLeft(r);
   });
 
+  it.concurrent("a pack that ignores SIGTERM does not outlive a finished check", { timeout: 120_000 }, async () => {
+    const r = drposture("ignore-sigterm", []);
+    expect(await r.exit).toBe(0);
+    expect(r.stderr()).toContain("stack analyzed");
+    expect(r.packs.size).toBe(1);
+    await expectNoPackLeft(r);
+  });
+
+  // Timed: it runs alone, after the others, so their processes do not slow it down.
   it("a program whose config fails while the pack loads: exit 2 at once, the pack is stopped", async () => {
     const started = Date.now();
     const r = drposture("slow-load", ["--cwd", path.join(ROOT, "tests", "fixtures", "handwritten")]);
@@ -223,11 +233,4 @@ export const second = (async () => {
     await expectNoPackLeft(r);
   });
 
-  it("a pack that ignores SIGTERM does not outlive a finished check", async () => {
-    const r = drposture("ignore-sigterm", []);
-    expect(await r.exit).toBe(0);
-    expect(r.stderr()).toContain("stack analyzed");
-    expect(r.packs.size).toBe(1);
-    await expectNoPackLeft(r);
-  });
 });
