@@ -74,7 +74,8 @@ describe("drposture drill", () => {
     expect(verified.results.map((x: { manifests: number }) => x.manifests)).toEqual([5, 5]);
   }, 240_000);
 
-  it("fails (exit 1) when a backup is corrupted, naming the asset and the artifact", async () => {
+  // The two small drills below are independent (own servers, temp dirs, reports): they run together.
+  it.concurrent("fails (exit 1) when a backup is corrupted, naming the asset and the artifact", async () => {
     // The compact fixture (every asset kind of the sample, a tenth of its rows): the failure, not the volume, is the point.
     const dir = mkdtempSync(path.join(tmpdir(), "drposture-drill-bad-"));
     const r = await cli(["drill", "--local", "--json", "--fixture", writeCompactDrillFixture(dir), "--corrupt", "kv/sessions", "--report", dir]);
@@ -93,7 +94,7 @@ describe("drposture drill", () => {
     expect(Object.values(tests).filter((t) => (t as { passed: boolean }).passed)).toHaveLength(3);
   }, 240_000);
 
-  it("seeds from a fixture file, and rejects a malformed one with exit 2", async () => {
+  it.concurrent("seeds from a fixture file, and rejects a malformed one with exit 2", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "drposture-fixture-"));
     const good = path.join(dir, "good.json");
     writeFileSync(
