@@ -108,8 +108,6 @@ function diagnostics(res: any, urn = ""): Violation[] {
 /** The program's config and entry, and the runtime to run it; a failure is a ProgramError. */
 function loadProgram(o: CheckOptions) {
   try {
-    // Before anything loads the SDK: the program (resolving it from its project) and our runner.
-    if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
     const { readStackConfig } = require("../pulumi/stackConfig") as typeof import("../pulumi/stackConfig");
     const { runProgramWithMocks } = require("../pulumi/runProgram") as typeof import("../pulumi/runProgram");
     trace("program runtime loaded (@pulumi/pulumi, mocks)");
@@ -187,6 +185,9 @@ export async function runCheck(o: CheckOptions, load: (entry: string) => Promise
   const host = PolicyPackHost.start(o.packDir);
   trace("policy pack spawned");
   try {
+    // Before anything below loads the SDK or zod: for the program (resolving them from its
+    // project) and for our own modules.
+    if (lazySdk()) deferUnusedSdkParts([o.cwd, __dirname]);
     const { assertStackName } = require("../posture/stackName") as typeof import("../posture/stackName");
     assertStackName(o.stack);
     const configFile = o.policyConfig ?? [path.join(o.packDir, "config", `${o.stack}.json`)].find(existsSync) ?? null;

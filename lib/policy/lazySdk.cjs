@@ -3,6 +3,9 @@
 // through them the TypeScript compiler, npm's arborist and sigstore: about two thirds of the
 // SDK's load time. A program under mocks and a policy pack use neither, unless they do: each
 // deferred module is a stand-in whose first use loads the real one, so behaviour is unchanged.
+// One module outside the SDK goes the same way: zod's locales (every language's error messages,
+// ~30 ms of the check's start), which `require("zod")` loads whole for `z.locales`; zod's own
+// English messages are configured from their own module and do not need it.
 // Used in the check's own process (required before the SDK) and in the policy pack's
 // (`node --require` this file, the pack's directory as cwd).
 "use strict";
@@ -10,14 +13,16 @@ const Module = require("node:module");
 const { existsSync, readFileSync } = require("node:fs");
 const path = require("node:path");
 
-/** Modules of @pulumi/pulumi deferred, and how their stand-in looks:
- * - "namespace": only ever imported as a whole (`pulumi.automation`); any property access loads it.
+/** Modules deferred (package, path inside it), and how their stand-in looks:
+ * - "namespace": only ever imported as a whole (`pulumi.automation`, `z.locales`); any property
+ *   access loads it.
  * - "functions": its exports are read at load time (`runtime/index.js` re-exports them), so the
  *   stand-in exports a forwarding function per `exports.NAME =` of the real file. */
 const DEFERRED = [
-  ["automation/index.js", "namespace"],
-  ["runtime/closure/serializeClosure.js", "functions"],
-  ["runtime/closure/codePaths.js", "functions"],
+  ["@pulumi/pulumi", "automation/index.js", "namespace"],
+  ["@pulumi/pulumi", "runtime/closure/serializeClosure.js", "functions"],
+  ["@pulumi/pulumi", "runtime/closure/codePaths.js", "functions"],
+  ["zod", "v4/locales/index.cjs", "namespace"],
 ];
 
 /** Names a compiled CommonJS file assigns with `exports.NAME = ` at the start of a line. */
@@ -48,12 +53,13 @@ function standIn(kind, file, load) {
   return exports;
 }
 
-/** Defers the modules above in the @pulumi/pulumi installed at `sdkRoot` (its package dir).
- * Skips what is already loaded or not there (another SDK layout): then it loads as usual. */
-function deferIn(sdkRoot) {
+/** Defers the modules above of package `pkg` installed at `root` (its package dir). Skips what
+ * is already loaded or not there (another layout): then it loads as usual. */
+function deferIn(pkg, root) {
   const deferred = [];
-  for (const [rel, kind] of DEFERRED) {
-    const file = path.join(sdkRoot, rel);
+  for (const [p, rel, kind] of DEFERRED) {
+    if (p !== pkg) continue;
+    const file = path.join(root, rel);
     if (require.cache[file] || !existsSync(file)) continue;
     let real;
     const load = () => {
@@ -75,22 +81,24 @@ function deferIn(sdkRoot) {
   return deferred;
 }
 
-/** The SDK package dirs that `from` (directories) would load, by real path as Node caches them. */
-function sdkRoots(from) {
+/** The dirs of `pkg` that `from` (directories) would load, by real path as Node caches them. */
+function packageRoots(pkg, from) {
   const roots = new Set();
   for (const dir of from) {
     try {
-      roots.add(path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [dir] })));
+      roots.add(path.dirname(require.resolve(`${pkg}/package.json`, { paths: [dir] })));
     } catch {
-      /* no SDK there */
+      /* not installed there */
     }
   }
   return [...roots];
 }
 
-/** Defers the unused SDK parts for code that resolves @pulumi/pulumi from `from`. */
+/** Defers the unused parts for code that resolves the packages above from `from`; returns the
+ * files deferred. */
 function deferUnusedSdkParts(from) {
-  return sdkRoots(from).flatMap(deferIn);
+  const packages = [...new Set(DEFERRED.map(([pkg]) => pkg))];
+  return packages.flatMap((pkg) => packageRoots(pkg, from).flatMap((root) => deferIn(pkg, root)));
 }
 
 /** DRPOSTURE_CHECK_LAZY_SDK=0 loads the SDK whole, as a plain `require` does (an escape hatch

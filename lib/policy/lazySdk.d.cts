@@ -3,5 +3,5 @@
 export declare function deferUnusedSdkParts(from: readonly string[]): string[];
 /** False when DRPOSTURE_CHECK_LAZY_SDK=0. */
 export declare function lazySdk(): boolean;
-/** [path inside @pulumi/pulumi, stand-in kind] of each deferred module. */
-export declare const DEFERRED: ReadonlyArray<readonly [string, "namespace" | "functions"]>;
+/** [package, path inside it, stand-in kind] of each deferred module. */
+export declare const DEFERRED: ReadonlyArray<readonly [string, string, "namespace" | "functions"]>;
