@@ -1,29 +1,29 @@
 /**
  * Runs backup jobs: start (tier and mode), steps (each in its own queue invocation), commit
  * (manifest last, then the latest pointer), then the copy to S3 in further steps (manifest
- * last there too). The job cursor lives, sealed, in _state/jobs/; a crash between steps resumes
- * from it, and a cursor that was tampered with is refused, never followed.
+ * last there too). The job cursor lives, sealed, in _state/jobs/ (jobStateStore.ts); a crash
+ * between steps resumes from it, and a cursor that was tampered with is refused, never followed.
  */
-import { writeArtifact } from "../../lib/backup/artifacts";
 import { addDays, chooseTier, findLatest, readLatest, readManifest, writeLatest } from "../../lib/backup/catalog";
 import { healthFor } from "../../lib/backup/health";
 import { tierDaysOf, type BackupPlan, type PlanAsset } from "../../lib/backup/plan";
 import { manifestTags } from "../../lib/backup/replicate";
 import { DEFAULT_CHUNK_SIZE } from "../../lib/format/artifactCipher";
-import { randomBytes, toHex } from "../../lib/format/bytes";
 import { importMasterKey, type MasterKey } from "../../lib/format/keys";
-import { ARTIFACT_SUFFIX, backupPrefix, manifestKey, newBackupId, STATE_PREFIX, type AssetRef } from "../../lib/format/layout";
-import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type ArtifactEntry, type Manifest } from "../../lib/format/manifest";
-import { openState, sealState, StateSealError } from "../../lib/format/sealedState";
-import { getText, type BackupStorage } from "../../lib/storage/types";
+import { manifestKey, newBackupId, type AssetRef } from "../../lib/format/layout";
+import { MANIFEST_FORMAT, ManifestError, signManifest, verifyManifest, type Manifest } from "../../lib/format/manifest";
+import type { BackupStorage } from "../../lib/storage/types";
 import type { Env, StepMessage, TaskRef } from "../env";
 import { jobFor } from "../jobs";
 import { destinations } from "./destinations";
 import { addCounts, mergeRefs, NO_STEPS_YET, type BackupJob, type JobContext, type JobState } from "./job";
+import { jobContext, tracked } from "./jobContext";
+import { dropJobState, readJobState, saveJobState, stateAsset, TamperedStateError } from "./jobStateStore";
 import { planReplication, replicationStep } from "./replication";
-import { adoptTasks, saveTask, taskDone, taskInputKey, tasksPending, taskStart } from "./tasks";
+import { adoptTasks, saveTask, taskDone, tasksPending, taskStart } from "./tasks";
 
 export { ReplicationError } from "./replication";
+export { TamperedStateError } from "./jobStateStore";
 
 export const WORKER_NAME = "drposture-worker";
 
@@ -37,53 +37,10 @@ export interface RunnerOptions {
   readonly enqueue?: (msg: StepMessage, delaySeconds?: number) => Promise<void>;
 }
 
-const stateKey = (a: AssetRef) => `${STATE_PREFIX}jobs/${a.kind}/${a.name}.json`;
-const statePurpose = (asset: string) => `job:${asset}`;
-
 export function findAsset(plan: BackupPlan, id: string): PlanAsset {
   const a = plan.assets.find((x) => `${x.kind}/${x.name}` === id);
   if (!a) throw new Error(`asset ${id} is not in the backup plan`);
   return a;
-}
-
-/** A job cursor that does not open under the key: altered or forged through the R2 token. */
-export class TamperedStateError extends Error {
-  override readonly name = "TamperedStateError";
-}
-
-function context(env: Env, storage: BackupStorage, master: MasterKey, asset: PlanAsset, state: JobState): JobContext {
-  const prefix = backupPrefix(state.tier, asset, state.backupId);
-  // A fresh suffix per attempt: a retried step never collides with (locked) leftovers of the
-  // attempt that crashed; those are never referenced by a manifest and expire by lifecycle.
-  const attempt = toHex(randomBytes(3));
-  return {
-    env,
-    plan: env.BACKUP_PLAN,
-    asset,
-    master,
-    storage,
-    backupId: state.backupId,
-    tier: state.tier,
-    step: state.step,
-    createdAt: state.createdAt,
-    expiresAt: state.expiresAt,
-    previous: state.previous,
-    writeArtifact: (name, role, produce) =>
-      writeArtifact(storage, master, { key: `${prefix}${name}-${attempt}${ARTIFACT_SUFFIX}`, name, role }, produce, DEFAULT_CHUNK_SIZE),
-    writeTaskInput: (n, produce) => writeArtifact(storage, master, { key: taskInputKey(asset, state.backupId, n), name: `task-input-${n}`, role: "task-input" }, produce, DEFAULT_CHUNK_SIZE),
-  };
-}
-
-/** The context with every artifact it writes appended to `artifacts`. */
-function tracked(ctx: JobContext, artifacts: ArtifactEntry[]): JobContext {
-  return {
-    ...ctx,
-    writeArtifact: async (name, role, produce) => {
-      const entry = await ctx.writeArtifact(name, role, produce);
-      artifacts.push(entry);
-      return entry;
-    },
-  };
 }
 
 export class BackupRunner {
@@ -116,19 +73,11 @@ export class BackupRunner {
   }
 
   private async readState(a: AssetRef): Promise<JobState | null> {
-    const text = await getText(this.storage, stateKey(a));
-    if (!text) return null;
-    try {
-      return await openState<JobState>(await this.master(), statePurpose(`${a.kind}/${a.name}`), text, `${this.storage.label}/${stateKey(a)}`);
-    } catch (err) {
-      if (err instanceof StateSealError) throw new TamperedStateError(`job state of ${a.kind}/${a.name} refused: ${err.message}`);
-      throw err;
-    }
+    return readJobState(this.storage, await this.master(), a);
   }
 
   private async saveState(state: JobState): Promise<void> {
-    const [kind, name] = state.asset.split("/") as [AssetRef["kind"], string];
-    await this.storage.put(stateKey({ kind, name }), await sealState(await this.master(), statePurpose(state.asset), state), { contentType: "application/json" });
+    await saveJobState(this.storage, await this.master(), state);
   }
 
   /** Starts a backup of `asset`: decides tier and mode, saves the job, queues step 1. Every
@@ -140,13 +89,13 @@ export class BackupRunner {
       existing = await this.readState(asset);
     } catch (err) {
       if (!(err instanceof TamperedStateError)) throw err;
-      await this.storage.delete(stateKey(asset));
+      await dropJobState(this.storage, asset);
       throw err;
     }
     if (existing) {
       const idle = now.getTime() - new Date(existing.updatedAt).getTime();
       if (idle < this.plan.abandonAfterMinutes * 60_000) return "skipped";
-      await this.storage.delete(stateKey(asset));
+      await dropJobState(this.storage, asset);
       throw new AbandonedJobError(`${existing.phase === "replicate" ? "the S3 copy of " : ""}backup ${existing.backupId} stopped at step ${existing.step} and was abandoned after ${Math.round(idle / 60_000)} min idle`);
     }
     const master = await this.master();
@@ -170,7 +119,7 @@ export class BackupRunner {
       updatedAt: createdAt,
     };
     const job = jobFor(asset.kind);
-    const begun = await job.start(context(this.env, this.storage, master, asset, seed));
+    const begun = await job.start(jobContext(this.env, this.storage, master, asset, seed));
     const state: JobState = {
       ...seed,
       mode: begun.mode,
@@ -222,7 +171,7 @@ export class BackupRunner {
       return m;
     } catch (err) {
       if (!(err instanceof ManifestError)) throw err;
-      await this.storage.delete(stateKey(asset));
+      await dropJobState(this.storage, asset);
       throw new TamperedStateError(`backup ${state.backupId} of ${asset.kind}/${asset.name} abandoned: the object at its manifest key is not its manifest (${err.message})`);
     }
   }
@@ -230,7 +179,7 @@ export class BackupRunner {
   private async runStep(asset: PlanAsset, state: JobState): Promise<StepOutcome> {
     if (state.cursor === null && tasksPending(state.tasks)) return this.adoptStep(asset, state);
     const master = await this.master();
-    const ctx = context(this.env, this.storage, master, asset, state);
+    const ctx = jobContext(this.env, this.storage, master, asset, state);
     const job = jobFor(asset.kind);
     const artifacts = [...state.artifacts];
     const tracking = tracked(ctx, artifacts);
@@ -283,7 +232,7 @@ export class BackupRunner {
       await this.enqueue({ asset: state.asset, backupId: state.backupId, step: next.step }, a.delaySeconds);
       return "continued";
     }
-    const ctx = context(this.env, this.storage, master, asset, next);
+    const ctx = jobContext(this.env, this.storage, master, asset, next);
     await this.commit(ctx, jobFor(asset.kind), next);
     return "committed";
   }
@@ -305,7 +254,7 @@ export class BackupRunner {
     }
     const start = saved && saved.part === task.part ? saved : null;
     if (task.part > 0 && !start) return "stale";
-    const ctx = context(this.env, this.storage, master, asset, state);
+    const ctx = jobContext(this.env, this.storage, master, asset, state);
     const artifacts = [...(start?.artifacts ?? [])];
     const tracking = tracked(ctx, artifacts);
     const r = await job.task(tracking, { ...task, resume: start?.resume ?? null }, state.details);
@@ -356,7 +305,7 @@ export class BackupRunner {
     await writeLatest(this.storage, master, asset, state.previous, manifest, key);
     const s3 = destinations(this.env).s3;
     if (!s3) {
-      await this.storage.delete(stateKey(asset));
+      await dropJobState(this.storage, asset);
       return;
     }
     const replication = await planReplication(this.storage, s3, master, key);
@@ -366,14 +315,13 @@ export class BackupRunner {
 
   private async replicateStep(state: JobState): Promise<StepOutcome> {
     const s3 = destinations(this.env).s3;
-    const [kind, name] = state.asset.split("/") as [AssetRef["kind"], string];
     if (!s3 || !state.replication) {
-      await this.storage.delete(stateKey({ kind, name }));
+      await dropJobState(this.storage, stateAsset(state));
       return "replicated";
     }
     const cursor = await replicationStep(this.plan, this.storage, s3, await this.master(), state.replication);
     if (!cursor) {
-      await this.storage.delete(stateKey({ kind, name }));
+      await dropJobState(this.storage, stateAsset(state));
       return "replicated";
     }
     await this.saveState({ ...state, replication: cursor, step: state.step + 1, updatedAt: this.now().toISOString() });
@@ -432,7 +380,7 @@ export class BackupRunner {
       const s = await this.readState(asset).catch(() => undefined);
       if (s === null || (s && s.backupId !== backupId)) return false;
     }
-    await this.storage.delete(stateKey(asset)).catch(() => undefined);
+    await dropJobState(this.storage, asset).catch(() => undefined);
     return true;
   }
 }
